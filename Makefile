@@ -1,0 +1,44 @@
+# Two commands: `make run` (set up, migrate, load demo data, serve) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SIPAS := $(BIN)/sipas
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test setup lint i18n bench clean
+
+run: setup
+	$(SIPAS) db upgrade
+	$(SIPAS) questionnaires publish
+	$(SIPAS) demo load --if-empty
+	$(SIPAS) welcome
+	$(SIPAS) run --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed
+
+# Reinstalled whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy survey_app questionnaires analysis
+
+# Re-extract interface texts and compile the English catalogue after editing templates.
+i18n: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -o survey_app/translations/messages.pot .
+	$(BIN)/pybabel update -i survey_app/translations/messages.pot -d survey_app/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d survey_app/translations
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,59 @@
+"""SIPAS scoring: exact indices with honest uncertainty, by any breakdown, at any size.
+
+A library (DataFrame in, small frozen result with ``.to_frame()`` out) and the ``sipas score``
+command. It reads the questionnaire files and never imports the web app. See README.md here.
+"""
+
+from .breakdown import PERIOD, PeriodRange, unit_ancestors
+from .comparison import ChangeResult, compare, holm, two_proportion_test, z_test
+from .drivers import QUADRANTS, DriversResult, drivers, spearman_from_table
+from .errors import AnalysisError, DataError
+from .intervals import kish_effective_n, normal_interval, wilson_from_share, wilson_interval
+from .ranking import ExpectationRanking, RankResult, expectation_ranking, rank_units
+from .report import tidy_scores
+from .responses import SYSTEM_COLUMNS, read_responses
+from .sampling import SamplePlan, required_sample_size, sample_plan
+from .scoring import ScoreResult, count_table, score, score_counts
+from .settings import ANY_FLAG, ScoringSettings
+from .targets import ParPoints, TargetResult, join_targets, par_index_points
+
+__all__ = [
+    "ANY_FLAG",
+    "PERIOD",
+    "QUADRANTS",
+    "SYSTEM_COLUMNS",
+    "AnalysisError",
+    "ChangeResult",
+    "DataError",
+    "DriversResult",
+    "ExpectationRanking",
+    "ParPoints",
+    "PeriodRange",
+    "RankResult",
+    "SamplePlan",
+    "ScoreResult",
+    "ScoringSettings",
+    "TargetResult",
+    "compare",
+    "count_table",
+    "drivers",
+    "expectation_ranking",
+    "holm",
+    "join_targets",
+    "kish_effective_n",
+    "normal_interval",
+    "par_index_points",
+    "rank_units",
+    "read_responses",
+    "required_sample_size",
+    "sample_plan",
+    "score",
+    "score_counts",
+    "spearman_from_table",
+    "tidy_scores",
+    "two_proportion_test",
+    "unit_ancestors",
+    "wilson_from_share",
+    "wilson_interval",
+    "z_test",
+]

@@ -1,0 +1,195 @@
+"""The ``sipas score`` command: a responses file in, the tidy scores table out."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+import questionnaires
+
+from .breakdown import PERIOD, PERIOD_KINDS
+from .comparison import compare
+from .errors import AnalysisError, DataError
+from .ranking import rank_units
+from .report import tidy_scores
+from .responses import read_responses
+from .scoring import ScoreResult
+from .scoring import score as score_responses
+from .settings import ANY_FLAG, ScoringSettings
+from .targets import join_targets
+
+#: Short names a person may use in --by for the system columns.
+BY_ALIASES = {"unit": "unit_code", "desk": "desk_code", "service": "service_code"}
+FORMATS = ("csv", "json", "xlsx")
+#: Columns shown with --decimals places (p-values keep their precision).
+ROUNDED = ("index", "ci_low", "ci_high", "target", "gap")
+#: Exit status for bad input, as click uses for bad usage.
+BAD_INPUT = 2
+
+
+class Stages:
+    """A progress bar over the steps of a long run, on stderr and only for a person."""
+
+    STEPS = ("reading", "checking and scoring", "ranking and comparing", "writing")
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None  # click's ProgressBar, while running
+
+    @contextmanager
+    def run(self) -> Iterator[Stages]:
+        if not self.enabled:
+            yield self
+            return
+        with click.progressbar(length=len(self.STEPS), label="sipas score",
+                               file=sys.stderr, show_eta=False) as bar:
+            self._bar = bar
+            yield self
+
+    def step(self, name: str) -> None:
+        if self._bar is not None:
+            self._bar.label = f"sipas score: {name}"
+            self._bar.update(1)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"sipas score: {' '.join(message.split())}", err=True)
+    raise SystemExit(BAD_INPUT)
+
+
+def _pick_questionnaire(frame: pd.DataFrame, chosen: str | None, source: str) -> str:
+    if chosen:
+        return chosen
+    if "questionnaire" in frame.columns:
+        ids = sorted({str(v).strip() for v in frame["questionnaire"].dropna()} - {""})
+        if len(ids) > 1:
+            raise DataError(
+                f"the file mixes questionnaires {', '.join(ids)}; score one at a time with "
+                "--questionnaire", source=source, column="questionnaire",
+            )
+        if ids:
+            return ids[0]
+    return "sipas-service"
+
+
+def _write(table: pd.DataFrame, result: ScoreResult, fmt: str, output: Path | None) -> None:
+    if fmt == "csv":
+        if output is None:
+            click.echo(table.to_csv(index=False), nl=False)
+        else:  # a BOM, so Excel shows Vietnamese
+            table.to_csv(output, index=False, encoding="utf-8-sig")
+    elif fmt == "json":
+        text = table.to_json(orient="records", force_ascii=False, indent=1)
+        if output is None:
+            click.echo(text)
+        else:
+            output.write_text(text + "\n", encoding="utf-8")
+    else:
+        assert output is not None
+        with pd.ExcelWriter(output, engine="openpyxl") as writer:
+            table.to_excel(writer, sheet_name="scores", index=False)
+            result.responses.to_excel(writer, sheet_name="responses", index=False)
+
+
+@click.command("score")
+@click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--questionnaire", "questionnaire_id", metavar="ID",
+              help="Questionnaire id (default: the file's questionnaire column, "
+                   "else sipas-service).")
+@click.option("--by", "by_text", default="", metavar="COLS",
+              help="Breakdown, comma-separated: unit, desk, service, channel, period or any "
+                   "column (e.g. GENDER).")
+@click.option("--period", "period_kind", type=click.Choice(PERIOD_KINDS), default="month",
+              show_default=True, help="Calendar period for 'period' in --by (Vietnam time).")
+@click.option("--weights", metavar="COL", help="Column of respondent weights.")
+@click.option("--targets", "targets_path", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Targets table: unit_code, index, period, target.")
+@click.option("--units", "units_path", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Unit tree (unit_code, parent_code): roll units up.")
+@click.option("--method", type=click.Choice(["top2box", "mean_score"]),
+              help="Item scoring method (default: the questionnaire's).")
+@click.option("--min-n", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Below this n an index is flagged and not ranked.")
+@click.option("--exclude-flagged", is_flag=True,
+              help="Leave out responses with any integrity flag.")
+@click.option("--holm", is_flag=True, help="Holm-adjust the p_change values.")
+@click.option("--decimals", type=click.IntRange(0, 10), default=2, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="Output format (default: from -o's extension, else csv).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Write here instead of standard output.")
+def score(
+    responses: Path,
+    questionnaire_id: str | None,
+    by_text: str,
+    period_kind: str,
+    weights: str | None,
+    targets_path: Path | None,
+    units_path: Path | None,
+    method: str | None,
+    min_n: int,
+    exclude_flagged: bool,
+    holm: bool,
+    decimals: int,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
+    """Score RESPONSES (.csv or .xlsx, wide format) into the tidy SIPAS scores table."""
+    fmt = fmt or (output.suffix.lower().lstrip(".") if output is not None else "csv")
+    if fmt not in FORMATS:
+        _fail(f"{output}: cannot tell the format from the extension; use --format csv|json|xlsx")
+    if fmt == "xlsx" and output is None:
+        _fail("--format xlsx writes a workbook: give the file with -o FILE.xlsx")
+    by = [BY_ALIASES.get(name.strip(), name.strip()) for name in by_text.split(",")
+          if name.strip()]
+    source = str(responses)
+    stages = Stages(enabled=sys.stderr.isatty())
+    try:
+        with stages.run():
+            frame = read_responses(responses)
+            units = read_responses(units_path) if units_path is not None else None
+            targets = read_responses(targets_path) if targets_path is not None else None
+            stages.step("checking and scoring")
+            qid = _pick_questionnaire(frame, questionnaire_id, source)
+            questionnaire = questionnaires.get(qid)
+            settings = ScoringSettings(
+                method=method,  # type: ignore[arg-type]
+                min_n=min_n,
+                exclude_flags=frozenset({ANY_FLAG}) if exclude_flagged else frozenset(),
+            )
+            try:
+                result = score_responses(
+                    frame, questionnaire, by=by, period=period_kind if PERIOD in by else None,
+                    weights=weights, units=units, settings=settings,
+                )
+            except DataError as exc:
+                raise exc.with_source(source) from None
+            stages.step("ranking and comparing")
+            ranks = rank_units(result, units=units) if "unit_code" in by else None
+            changes = (compare(result, PERIOD, holm_correction=holm)
+                       if PERIOD in by else None)
+            joined = join_targets(result, targets) if targets is not None else None
+            table = tidy_scores(result, targets=joined, ranks=ranks, changes=changes)
+            for column in ROUNDED:
+                if column in table.columns:
+                    table[column] = table[column].round(decimals)
+            stages.step("writing")
+            _write(table, result, fmt, output)
+            stages.step("done")
+    except questionnaires.QuestionnaireError as exc:
+        _fail(str(exc))
+    except DataError as exc:
+        hint = " (use --questionnaire to choose another questionnaire)" if (
+            "item column(s)" in exc.problem) else ""
+        _fail(f"{exc}{hint}")
+    except (AnalysisError, ValueError) as exc:  # our boundary checks; a TypeError is a bug
+        _fail(f"{source}: {exc}")
+    except OSError as exc:
+        _fail(f"{exc.filename or output}: {exc.strerror or exc}")
+

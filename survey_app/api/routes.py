@@ -1,0 +1,299 @@
+"""Endpoints of /api/v1: units, scores (tidy, SIPAS.md §7), targets and gaps, raw anonymous
+responses (paged), and the OpenAPI document that describes them."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from typing import Any, NoReturn
+
+import pandas as pd
+from flask import abort, current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import func, select
+
+import analysis
+import questionnaires
+
+from .. import accounts, periods, scoring
+from ..accounts import Scope
+from ..db import get_session
+from ..models import ApiToken, Unit, utcnow
+from ..scoring import RESPONSES
+from . import bp
+from . import openapi as openapi_document
+
+UNIT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
+SCORE_COLUMNS = (
+    "unit_code",
+    "period",
+    "level",
+    "code",
+    "label_vi",
+    "n",
+    "index",
+    "ci_low",
+    "ci_high",
+    "min_n_flag",
+    "target",
+    "gap",
+    "rank",
+    "rank_change",
+    "p_change",
+)
+TARGET_COLUMNS = (
+    "unit_code",
+    "period",
+    "level",
+    "code",
+    "label_vi",
+    "n",
+    "index",
+    "min_n_flag",
+    "target",
+    "gap",
+)
+KNOWN_PARAMETERS = {
+    "api.units": set(),
+    "api.scores": {"unit", "period", "q"},
+    "api.targets": {"unit", "period", "q"},
+    "api.responses": {"unit", "period", "page", "page_size"},
+}
+
+
+def api_error(status: int, error: str, message: str) -> NoReturn:
+    response = jsonify(error=error, message=message, status=status)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="sipas"'
+    abort(response)
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint in (None, "api.openapi"):
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        api_error(401, "unauthorized", "send an API token: Authorization: Bearer <token>")
+    db = get_session()
+    token = accounts.find_token(db, secret.strip())
+    if token is None:
+        current_app.logger.warning("API: unknown or revoked token from %s", request.remote_addr)
+        api_error(401, "unauthorized", "the API token is unknown or revoked")
+    token.last_used_at = utcnow()
+    db.commit()
+    g.api_token = token
+    unknown = set(request.args) - KNOWN_PARAMETERS.get(request.endpoint, set())
+    if unknown:
+        api_error(400, "bad_parameter", f"unknown parameter(s): {', '.join(sorted(unknown))}")
+
+
+@bp.after_request
+def _headers(response: Any) -> Any:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _token() -> ApiToken:
+    token: ApiToken = g.api_token
+    return token
+
+
+def _scope() -> Scope:
+    return accounts.scope_of(accounts.unit_tree(get_session()), _token().unit_id)
+
+
+def _unit() -> Unit:
+    raw = request.args.get("unit", "")
+    if not raw:
+        api_error(400, "bad_parameter", "unit is required (a unit code such as QN-DH)")
+    code = raw.strip().upper()
+    tree = accounts.unit_tree(get_session())
+    unit = tree.by_code.get(code) if UNIT_CODE.match(code) else None
+    if unit is None:
+        api_error(404, "unknown_unit", f"no unit with code {raw[:40]!r}")
+    if not _scope().allows(unit.id):
+        db = get_session()
+        accounts.record(
+            db, "access_denied", actor=f"api:{_token().name}", target=unit.code, path=request.path
+        )
+        db.commit()
+        api_error(403, "forbidden", f"this token may not read unit {unit.code}")
+    return unit
+
+
+def _period() -> periods.Period:
+    raw = request.args.get("period", "")
+    if not raw:
+        return periods.current_year(current_app.config["TIME_ZONE"])
+    try:
+        return periods.parse(raw)
+    except periods.PeriodError as error:
+        api_error(400, "bad_parameter", str(error))
+
+
+def _questionnaire() -> str:
+    chosen = request.args.get("q", "") or current_app.config["DEFAULT_QUESTIONNAIRE"]
+    if chosen not in questionnaires.available():
+        api_error(
+            400,
+            "bad_parameter",
+            f"q must be one of {', '.join(sorted(questionnaires.available()))}",
+        )
+    return chosen
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name, "")
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        api_error(400, "bad_parameter", f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    present = [c for c in columns if c in frame.columns]
+    out: list[dict[str, Any]] = json.loads(frame[present].to_json(orient="records"))
+    for row in out:
+        for column in columns:
+            row.setdefault(column, None)
+    return out
+
+
+def _scorecard() -> scoring.Scorecard:
+    unit, period, qid = _unit(), _period(), _questionnaire()
+    config = current_app.config
+    try:
+        return scoring.build_scorecard(
+            get_session(),
+            accounts.unit_tree(get_session()),
+            unit,
+            period,
+            questionnaire=questionnaires.get(qid),
+            min_n=config["SCORE_MIN_N"],
+            zone=config["TIME_ZONE"],
+        )
+    except analysis.AnalysisError as error:
+        api_error(422, "cannot_score", str(error)[:300])
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(openapi_document.document(current_app.config["API_MAX_PAGE_SIZE"]))
+
+
+@bp.get("/units")
+def units() -> ResponseReturnValue:
+    tree = accounts.unit_tree(get_session())
+    scope = _scope()
+    rows = [
+        {
+            "code": u.code,
+            "name": u.name,
+            "kind": u.kind,
+            "parent_code": tree.units[u.parent_id].code if u.parent_id in tree.units else None,
+            "active": u.active,
+        }
+        for u in tree.units.values()
+        if scope.allows(u.id)
+    ]
+    return jsonify(units=sorted(rows, key=lambda r: r["code"]))
+
+
+@bp.get("/scores")
+def scores() -> ResponseReturnValue:
+    card = _scorecard()
+    return jsonify(
+        unit_code=card.unit.code,
+        period=card.period.label,
+        questionnaire=card.questionnaire.key,
+        min_n=card.min_n,
+        scores=_records(card.table, SCORE_COLUMNS),
+    )
+
+
+@bp.get("/targets")
+def targets() -> ResponseReturnValue:
+    card = _scorecard()
+    table = card.table[card.table["target"].notna()] if "target" in card.table else card.table[:0]
+    return jsonify(
+        unit_code=card.unit.code,
+        period=card.period.label,
+        questionnaire=card.questionnaire.key,
+        targets=_records(table, TARGET_COLUMNS),
+    )
+
+
+@bp.get("/responses")
+def responses() -> ResponseReturnValue:
+    unit = _unit()
+    page = _int("page", 1, 1, 1_000_000)
+    size = _int("page_size", 100, 1, current_app.config["API_MAX_PAGE_SIZE"])
+    db = get_session()
+    ids = accounts.unit_tree(db).subtree_ids(unit.id)
+    where: list[Any] = [RESPONSES.c.unit_id.in_(sorted(ids))]
+    label = None
+    if request.args.get("period"):
+        period = _period()
+        start, end = period.utc_bounds(current_app.config["TIME_ZONE"])
+        where += [RESPONSES.c.submitted_at >= start, RESPONSES.c.submitted_at < end]
+        label = period.label
+    total = db.scalar(select(func.count()).select_from(RESPONSES).where(*where)) or 0
+    page_ids = db.scalars(
+        select(RESPONSES.c.id)
+        .where(*where)
+        .order_by(RESPONSES.c.id)
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    rows: list[dict[str, Any]] = []
+    if page_ids:
+        query = scoring.responses_select(
+            [],
+            unit_ids=ids,
+            start=None,
+            end=None,
+            with_comment=True,
+            extra_where=[RESPONSES.c.id.in_(page_ids)],
+        )
+        answers: dict[int, dict[str, int]] = defaultdict(dict)
+        for response_id, item, code in db.execute(
+            select(
+                scoring.ANSWERS.c.response_id, scoring.ANSWERS.c.item, scoring.ANSWERS.c.code
+            ).where(scoring.ANSWERS.c.response_id.in_(page_ids))
+        ):
+            answers[response_id][item] = code
+        for row in db.execute(query):
+            excluded = row.decision == "exclude"
+            flags = row.flags or ""
+            if excluded:
+                flags = f"{flags};{scoring.EXCLUDED_FLAG}" if flags else scoring.EXCLUDED_FLAG
+            rows.append(
+                {
+                    "response_id": row.response_id,
+                    "submitted_at": row.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "unit_code": row.unit_code,
+                    "desk_code": row.desk_code,
+                    "service_code": row.service_code,
+                    "channel": row.channel,
+                    "questionnaire": row.questionnaire,
+                    "questionnaire_version": row.questionnaire_version,
+                    "valid": bool(row.stored_valid) and not excluded,
+                    "flags": flags,
+                    "weight": None,
+                    "answers": answers.get(row.response_id, {}),
+                    "comment": row.comment,
+                }
+            )
+    return jsonify(
+        unit_code=unit.code,
+        period=label,
+        page=page,
+        page_size=size,
+        total=total,
+        responses=rows,
+    )

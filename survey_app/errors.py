@@ -1,0 +1,85 @@
+"""Error answers: a friendly page for people, JSON for machine clients; never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import NoReturn
+
+from flask import Flask, Response, abort, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+JSON_PREFIXES = ("/api/", "/kiosk/api/")
+
+
+def _messages(status: int) -> tuple[str, str]:
+    known = {
+        400: (
+            _("Yêu cầu không hợp lệ"),
+            _("Trang nhận được dữ liệu không đúng. Vui lòng thử lại."),
+        ),
+        403: (_("Không có quyền truy cập"), _("Ông/Bà không có quyền xem trang này.")),
+        404: (
+            _("Không tìm thấy trang"),
+            _("Địa chỉ này không có hoặc đã thay đổi. Vui lòng kiểm tra lại đường dẫn."),
+        ),
+        405: (
+            _("Thao tác không được hỗ trợ"),
+            _("Trang này không nhận kiểu yêu cầu vừa gửi. Vui lòng mở lại trang từ đầu."),
+        ),
+        413: (
+            _("Dữ liệu gửi lên quá lớn"),
+            _("Nội dung gửi lên vượt quá giới hạn cho phép. Vui lòng rút gọn rồi gửi lại."),
+        ),
+        429: (_("Quá nhiều yêu cầu"), _("Vui lòng đợi một lát rồi thử lại.")),
+        503: (_("Tạm thời gián đoạn"), _("Hệ thống đang bận hoặc bảo trì. Vui lòng thử lại sau.")),
+    }
+    return known.get(
+        status, (_("Đã có lỗi xảy ra"), _("Hệ thống gặp sự cố. Vui lòng thử lại sau ít phút."))
+    )
+
+
+def wants_json() -> bool:
+    if request.path.startswith(JSON_PREFIXES):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not request.accept_mimetypes.accept_html
+
+
+def error_page(status: int, title: str, message: str, **context: object) -> Response:
+    response = Response(
+        render_template("error.html", status=status, title=title, message=message, **context),
+        status=status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def friendly_abort(status: int, title: str, message: str, **context: object) -> NoReturn:
+    """Stop the request with a page written for the person reading it."""
+    abort(error_page(status, title, message, **context))
+
+
+def _handle_http(error: HTTPException) -> Response:
+    status = error.code or 500
+    title, message = _messages(status)
+    if wants_json():
+        response = jsonify(error=title, message=message, status=status)
+        response.status_code = status
+        return response
+    response = error_page(status, title, message)
+    if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+def _handle_unexpected(error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _handle_http(InternalServerError())
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,36 @@
+"""The database models (SQLAlchemy 2.0, typed)."""
+
+from .base import Base, UTCDateTime, utcnow
+from .field import UNIT_KINDS, Desk, Service, Unit
+from .kiosk import Enrolment, KioskDevice, KioskSubmission
+from .officers import ROLES, ApiToken, AuditEvent, Officer
+from .plan import Target
+from .responses import CHANNELS, Answer, Comment, InvitationUse, QuestionnaireVersion, Response
+from .review import DECISIONS, CommentFollowUp, ResponseReview
+
+__all__ = [
+    "CHANNELS",
+    "DECISIONS",
+    "ROLES",
+    "UNIT_KINDS",
+    "Answer",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Comment",
+    "CommentFollowUp",
+    "Desk",
+    "Enrolment",
+    "InvitationUse",
+    "KioskDevice",
+    "KioskSubmission",
+    "Officer",
+    "QuestionnaireVersion",
+    "Response",
+    "ResponseReview",
+    "Service",
+    "Target",
+    "UTCDateTime",
+    "Unit",
+    "utcnow",
+]

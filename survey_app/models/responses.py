@@ -1,0 +1,131 @@
+"""What citizens answer: responses, one row per answered item, comments, used invitations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, UTCDateTime, utcnow
+from .field import Desk, Service, Unit
+
+CHANNELS = ("qr", "kiosk", "web", "paper")
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class QuestionnaireVersion(Base):
+    """A published questionnaire version, kept whole so old responses can always be read."""
+
+    __tablename__ = "questionnaire_versions"
+    __table_args__ = (UniqueConstraint("questionnaire", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Response(Base):
+    """One submitted survey. Anonymous: nothing here identifies the person."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        Index(None, "unit_id", "submitted_at"),
+        Index(None, "desk_id", "submitted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    #: Made by the client (the form's submission id, the kiosk's record id): a retry is stored once.
+    uuid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id"))
+    #: The desk's unit when the response arrived (desks may later move).
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    questionnaire_version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
+    #: When the server stored it (UTC).
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When the citizen answered, if the client says so (kiosk device time, sanity-checked).
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Seconds from showing the form to submitting it.
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(2), default="vi")
+    #: The validity rule of the questionnaire (enough satisfaction items answered).
+    valid: Mapped[bool] = mapped_column(Boolean)
+    #: Integrity flags, ';'-separated (e.g. "too_fast"); empty when none.
+    flags: Mapped[str] = mapped_column(String(200), default="")
+    via_invitation: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    desk: Mapped[Desk] = relationship()
+    unit: Mapped[Unit] = relationship()
+    service: Mapped[Service | None] = relationship()
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+    comment: Mapped[Comment | None] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+
+
+class Answer(Base):
+    """One answered item: scores are counted with GROUP BY (item, code) at any size."""
+
+    __tablename__ = "answers"
+    __table_args__ = (Index(None, "item", "code"),)
+
+    response_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    item: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: The answer's code on the item's scale; 0 is "cannot judge".
+    code: Mapped[int] = mapped_column(SmallInteger)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class Comment(Base):
+    """The free-text comment of a response (NFC, at most the questionnaire's max length)."""
+
+    __tablename__ = "comments"
+
+    response_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+
+    response: Mapped[Response] = relationship(back_populates="comment")
+
+
+class InvitationUse(Base):
+    """A dossier invitation that has been answered. Kept apart from responses (no link to one)
+    and holding only a keyed digest of the dossier number, so answers stay anonymous."""
+
+    __tablename__ = "invitation_uses"
+    __table_args__ = (UniqueConstraint("desk_id", "dossier_digest"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    desk_id: Mapped[int] = mapped_column(ForeignKey("desks.id"))
+    dossier_digest: Mapped[str] = mapped_column(String(64))
+    #: The day only: a time would let someone match the use to a response.
+    used_on: Mapped[date] = mapped_column(Date)

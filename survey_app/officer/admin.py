@@ -1,0 +1,364 @@
+"""The index plan's targets, officer accounts, API tokens and the audit log."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import DecimalField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from .. import accounts, periods
+from ..db import get_session
+from ..errors import friendly_abort
+from ..models import ROLES, ApiToken, AuditEvent, Officer, Target, utcnow
+from . import bp
+from .access import current_scope, deny, tree, unit_or_abort
+from .auth import current_officer, require_admin, require_edit
+from .feedback import PAGE_SIZE, _page
+from .formatting import options
+
+TARGET_CODES = ("SIPAS", "TC", "TT", "CC", "KQ", "PA", "HL")
+
+
+class TargetForm(FlaskForm):
+    unit = SelectField(_l("Đơn vị"), choices=[])
+    code = SelectField(_l("Chỉ số"), choices=options((c, c) for c in TARGET_CODES))
+    period = StringField(
+        _l("Kỳ (để trống: mọi kỳ)"),
+        validators=[Length(max=16)],
+        filters=[lambda v: (v or "").strip()],
+    )
+    value = DecimalField(
+        _l("Chỉ tiêu (%)"),
+        places=2,
+        validators=[
+            DataRequired(_l("Vui lòng nhập chỉ tiêu.")),
+            NumberRange(0, 100, message=_l("Chỉ tiêu từ 0 đến 100.")),
+        ],
+    )
+
+    def validate_period(self, field: StringField) -> None:
+        if field.data:
+            try:
+                periods.parse(field.data)
+            except periods.PeriodError as error:
+                raise ValidationError(_("Kỳ là 2026, 2026-Q2 hoặc 2026-05.")) from error
+
+
+def _scope_unit_pairs() -> list[tuple[str, str]]:
+    scope = current_scope()
+    return [(u.code, u.name) for u in tree().units.values() if scope.allows(u.id)]
+
+
+def _scope_unit_choices() -> list[SelectChoice]:
+    return options(_scope_unit_pairs())
+
+
+@bp.get("/targets")
+def targets() -> ResponseReturnValue:
+    form = TargetForm()
+    form.unit.choices = _scope_unit_choices()
+    return _targets_page(form)
+
+
+def _targets_page(form: TargetForm, status: int = 200) -> ResponseReturnValue:
+    scope = current_scope()
+    query = select(Target).order_by(Target.period.desc(), Target.unit_id, Target.code)
+    if scope.unit_ids is not None:
+        query = query.where(Target.unit_id.in_(sorted(scope.unit_ids)))
+    rows = get_session().scalars(query).all()
+    return render_template("officer/targets.html", rows=rows, form=form), status
+
+
+@bp.post("/targets")
+@require_edit
+def set_target() -> ResponseReturnValue:
+    if request.form.get("unit"):
+        unit_or_abort(request.form["unit"])  # another unit's plan: 403, logged
+    form = TargetForm()
+    form.unit.choices = _scope_unit_choices()
+    if not form.validate_on_submit():
+        return _targets_page(form, 400)
+    unit = unit_or_abort(form.unit.data)
+    db = get_session()
+    row = db.scalar(
+        select(Target).where(
+            Target.unit_id == unit.id,
+            Target.code == form.code.data,
+            Target.period == form.period.data,
+        )
+    )
+    before = row.value if row is not None else None
+    if row is None:
+        row = Target(unit_id=unit.id, code=form.code.data, period=form.period.data)
+        db.add(row)
+    row.value = float(form.value.data)
+    row.set_by_id = current_officer().id
+    row.set_at = utcnow()
+    accounts.record(
+        db,
+        "target_set",
+        officer=current_officer(),
+        target=unit.code,
+        code=row.code,
+        period=row.period,
+        before=before,
+        after=row.value,
+    )
+    db.commit()
+    flash(_("Đã lưu chỉ tiêu."), "notice")
+    return redirect(url_for("officer.targets"))
+
+
+@bp.post("/targets/<int:target_id>/delete")
+@require_edit
+def delete_target(target_id: int) -> ResponseReturnValue:
+    db = get_session()
+    row = db.get(Target, target_id)
+    if row is None:
+        friendly_abort(404, _("Không tìm thấy chỉ tiêu"), _("Chỉ tiêu này không còn."))
+    if not current_scope().allows(row.unit_id):
+        deny(f"target {target_id}")
+    accounts.record(
+        db,
+        "target_deleted",
+        officer=current_officer(),
+        target=row.unit.code,
+        code=row.code,
+        period=row.period,
+        before=row.value,
+    )
+    db.delete(row)
+    db.commit()
+    flash(_("Đã xóa chỉ tiêu."), "notice")
+    return redirect(url_for("officer.targets"))
+
+
+# -- officer accounts (administrators) ---------------------------------------------------------
+
+
+class OfficerForm(FlaskForm):
+    username = StringField(
+        _l("Tên đăng nhập"),
+        validators=[DataRequired(_l("Vui lòng nhập tên đăng nhập.")), Length(max=64)],
+    )
+    full_name = StringField(_l("Họ và tên"), validators=[Length(max=200)])
+    role = SelectField(_l("Vai trò"), choices=options((r, r) for r in ROLES))
+    unit = SelectField(_l("Đơn vị"), choices=[], validators=[Optional()])
+    password = PasswordField(
+        _l("Mật khẩu (ít nhất 10 ký tự)"),
+        validators=[
+            DataRequired(_l("Vui lòng nhập mật khẩu.")),
+            Length(min=accounts.MIN_PASSWORD_LENGTH, max=200),
+        ],
+    )
+
+
+def _officer_form() -> OfficerForm:
+    form = OfficerForm()
+    form.unit.choices = options([("", "–"), *_scope_unit_pairs()])
+    return form
+
+
+@bp.get("/accounts")
+@require_admin
+def officers() -> ResponseReturnValue:
+    return _officers_page(_officer_form())
+
+
+def _officers_page(form: OfficerForm, status: int = 200) -> ResponseReturnValue:
+    rows = get_session().scalars(select(Officer).order_by(Officer.username)).all()
+    return render_template("officer/accounts.html", rows=rows, form=form), status
+
+
+@bp.post("/accounts")
+@require_admin
+def create_account() -> ResponseReturnValue:
+    form = _officer_form()
+    if not form.validate_on_submit():
+        return _officers_page(form, 400)
+    db = get_session()
+    unit = tree().by_code.get(form.unit.data) if form.unit.data else None
+    try:
+        made = accounts.create_officer(
+            db,
+            username=form.username.data,
+            password=form.password.data,
+            role=form.role.data,
+            full_name=form.full_name.data or "",
+            unit=unit,
+        )
+    except accounts.AccountError as error:
+        form.username.errors = [str(error)]
+        return _officers_page(form, 400)
+    accounts.record(
+        db,
+        "officer_created",
+        officer=current_officer(),
+        target=made.username,
+        role=made.role,
+        unit=unit.code if unit else None,
+    )
+    db.commit()
+    flash(_("Đã tạo tài khoản %(name)s.", name=made.username), "notice")
+    return redirect(url_for("officer.officers"))
+
+
+@bp.post("/accounts/<int:officer_id>/deactivate")
+@require_admin
+def deactivate_account(officer_id: int) -> ResponseReturnValue:
+    db = get_session()
+    row = db.get(Officer, officer_id)
+    if row is None:
+        friendly_abort(404, _("Không tìm thấy tài khoản"), _("Không có tài khoản này."))
+    if row.id == current_officer().id:
+        friendly_abort(409, _("Không thể tự khóa"), _("Không thể khóa tài khoản đang dùng."))
+    row.active = False
+    row.session_version += 1
+    accounts.record(db, "officer_deactivated", officer=current_officer(), target=row.username)
+    db.commit()
+    flash(_("Đã khóa tài khoản %(name)s.", name=row.username), "notice")
+    return redirect(url_for("officer.officers"))
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(
+        _l("Mật khẩu hiện tại"), validators=[DataRequired(_l("Vui lòng nhập mật khẩu."))]
+    )
+    new = PasswordField(
+        _l("Mật khẩu mới (ít nhất 10 ký tự)"),
+        validators=[
+            DataRequired(_l("Vui lòng nhập mật khẩu.")),
+            Length(
+                min=accounts.MIN_PASSWORD_LENGTH,
+                max=200,
+                message=_l("Mật khẩu cần ít nhất 10 ký tự."),
+            ),
+        ],
+    )
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password() -> ResponseReturnValue:
+    form = PasswordForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_template("officer/password.html", form=form), (
+            200 if request.method == "GET" else 400
+        )
+    officer = current_officer()
+    if not accounts.check_password(officer, form.current.data):
+        form.current.errors = [_("Mật khẩu hiện tại không đúng.")]
+        return render_template("officer/password.html", form=form), 400
+    db = get_session()
+    accounts.set_password(officer, form.new.data)
+    accounts.record(db, "password_changed", officer=officer, target=officer.username)
+    db.commit()
+    flash(_("Đã đổi mật khẩu. Vui lòng đăng nhập lại."), "notice")
+    return redirect(url_for("officer.sign_in"))
+
+
+# -- API tokens (administrators) --------------------------------------------------------------
+
+
+class TokenForm(FlaskForm):
+    name = StringField(
+        _l("Tên (hệ thống nào dùng khóa)"),
+        validators=[DataRequired(_l("Vui lòng nhập tên.")), Length(max=200)],
+    )
+    unit = SelectField(_l("Phạm vi đơn vị"), choices=[], validators=[Optional()])
+
+
+def _token_form() -> TokenForm:
+    form = TokenForm()
+    form.unit.choices = options([("", _("Mọi đơn vị")), *_scope_unit_pairs()])
+    return form
+
+
+@bp.get("/api-tokens")
+@require_admin
+def api_tokens() -> ResponseReturnValue:
+    return _tokens_page(_token_form())
+
+
+def _tokens_page(
+    form: TokenForm, secret: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    rows = get_session().scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
+    return render_template("officer/api_tokens.html", rows=rows, form=form, secret=secret), status
+
+
+@bp.post("/api-tokens")
+@require_admin
+def issue_api_token() -> ResponseReturnValue:
+    form = _token_form()
+    if not form.validate_on_submit():
+        return _tokens_page(form, status=400)
+    db = get_session()
+    unit = unit_or_abort(form.unit.data) if form.unit.data else None
+    row, secret = accounts.issue_token(
+        db, name=form.name.data, unit=unit, created_by=current_officer()
+    )
+    accounts.record(
+        db,
+        "api_token_issued",
+        officer=current_officer(),
+        target=row.name,
+        token=row.prefix,
+        unit=unit.code if unit else None,
+    )
+    db.commit()
+    return _tokens_page(_token_form(), secret=secret)
+
+
+@bp.post("/api-tokens/<int:token_id>/revoke")
+@require_admin
+def revoke_api_token(token_id: int) -> ResponseReturnValue:
+    db = get_session()
+    row = db.get(ApiToken, token_id)
+    if row is None:
+        friendly_abort(404, _("Không tìm thấy khóa"), _("Không có khóa API này."))
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        accounts.record(
+            db, "api_token_revoked", officer=current_officer(), target=row.name, token=row.prefix
+        )
+        db.commit()
+    flash(_("Đã thu hồi khóa API."), "notice")
+    return redirect(url_for("officer.api_tokens"))
+
+
+# -- the audit log (administrators) -----------------------------------------------------------
+
+
+@bp.get("/audit")
+@require_admin
+def audit_log() -> ResponseReturnValue:
+    page = _page()
+    action = request.args.get("action", "").strip()[:40]
+    query = select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    db = get_session()
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.scalars(
+        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    actions = db.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "officer/audit.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        args=args,
+        actions=actions,
+        action=action,
+    )

@@ -1,0 +1,316 @@
+"""Citizens' comments and their handling (SIPAS element PA), and the integrity review of
+flagged responses (keep or exclude, with who and when)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import contains_eager
+from wtforms import RadioField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from .. import accounts
+from ..db import get_session
+from ..errors import friendly_abort
+from ..models import (
+    DECISIONS,
+    Answer,
+    Comment,
+    CommentFollowUp,
+    Desk,
+    Response,
+    ResponseReview,
+    Unit,
+    utcnow,
+)
+from ..scoring import very_dissatisfied_condition
+from . import bp
+from .access import current_scope, deny, desk_or_abort, tree, unit_or_abort
+from .auth import _safe_next, current_officer, require_edit
+from .formatting import options
+
+PAGE_SIZE = 50
+MAX_PAGE = 10_000
+
+
+class FollowUpForm(FlaskForm):
+    note = TextAreaField(
+        _l("Đã xử lý thế nào"),
+        validators=[DataRequired(_l("Vui lòng ghi cách đã xử lý.")), Length(max=1000)],
+    )
+
+
+class ReviewForm(FlaskForm):
+    decision = RadioField(
+        _l("Quyết định"),
+        choices=options([("keep", _l("Giữ phiếu")), ("exclude", _l("Loại khỏi chỉ số"))]),
+        validators=[DataRequired(_l("Vui lòng chọn giữ hoặc loại."))],
+    )
+    note = TextAreaField(_l("Lý do"), validators=[Length(max=1000)])
+
+
+def _page() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        friendly_abort(400, _("Trang không hợp lệ"), _("Số trang phải từ 1 đến 10000."))
+    return int(raw)
+
+
+def _filter_units() -> tuple[set[int] | None, Unit | None, Desk | None]:
+    """The units asked for (a unit's whole subtree, or a desk), within the officer's scope."""
+    scope = current_scope()
+    desk = desk_or_abort(request.args["desk"]) if request.args.get("desk") else None
+    unit = unit_or_abort(request.args["unit"]) if request.args.get("unit") else None
+    if unit is not None:
+        return tree().subtree_ids(unit.id), unit, desk
+    return (set(scope.unit_ids) if scope.unit_ids is not None else None), None, desk
+
+
+def _local_day(name: str) -> datetime | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        day = datetime.strptime(raw, "%Y-%m-%d")
+    except ValueError:
+        friendly_abort(400, _("Ngày không hợp lệ"), _("Ngày phải có dạng 2026-05-31."))
+    return day.replace(tzinfo=ZoneInfo(current_app.config["TIME_ZONE"]))
+
+
+def _comments_query(
+    unit_ids: set[int] | None, desk: Desk | None
+) -> Select[Comment, Response, CommentFollowUp]:
+    query = (
+        select(Comment, Response, CommentFollowUp)
+        .join(Response, Response.id == Comment.response_id)
+        .join(Desk, Desk.id == Response.desk_id)
+        .outerjoin(CommentFollowUp, CommentFollowUp.response_id == Comment.response_id)
+    )
+    if unit_ids is not None:
+        query = query.where(Response.unit_id.in_(sorted(unit_ids)))
+    if desk is not None:
+        query = query.where(Response.desk_id == desk.id)
+    status = request.args.get("status", "all")
+    if status == "open":
+        query = query.where(CommentFollowUp.response_id.is_(None))
+    elif status == "handled":
+        query = query.where(CommentFollowUp.response_id.is_not(None))
+    elif status != "all":
+        friendly_abort(
+            400, _("Bộ lọc không hợp lệ"), _("Trạng thái phải là open, handled hoặc all.")
+        )
+    if request.args.get("very_dissatisfied"):
+        query = query.where(very_dissatisfied_condition())
+    text = request.args.get("q", "").strip()[:100]
+    if text:
+        query = query.where(Comment.text.ilike(f"%{text}%"))
+    start, end = _local_day("from"), _local_day("to")
+    if start is not None:
+        query = query.where(Response.submitted_at >= start)
+    if end is not None:
+        query = query.where(Response.submitted_at < end + timedelta(days=1))
+    return query
+
+
+@bp.get("/comments")
+def comments() -> ResponseReturnValue:
+    unit_ids, unit, desk = _filter_units()
+    page = _page()
+    query = _comments_query(unit_ids, desk)
+    db = get_session()
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.execute(
+        query.order_by(Response.submitted_at.desc(), Response.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    ids = [r.Response.id for r in rows]
+    very = (
+        set(
+            db.scalars(
+                select(Response.id).where(Response.id.in_(ids), very_dissatisfied_condition())
+            )
+        )
+        if ids
+        else set()
+    )
+    overall = (
+        dict(
+            db.execute(
+                select(Answer.response_id, Answer.code).where(
+                    Answer.response_id.in_(ids), Answer.item == "HL"
+                )
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    desks = (
+        {
+            d.id: d
+            for d in db.scalars(select(Desk).where(Desk.id.in_({r.Response.desk_id for r in rows})))
+        }
+        if rows
+        else {}
+    )
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "officer/comments.html",
+        rows=rows,
+        very=very,
+        overall=overall,
+        desks=desks,
+        units=tree().units,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        args=args,
+        unit=unit,
+        desk=desk,
+        form=FollowUpForm(),
+        scope_units=_scope_units(),
+    )
+
+
+def _scope_units() -> list[Unit]:
+    scope = current_scope()
+    return [u for u in tree().units.values() if scope.allows(u.id)]
+
+
+def _response_in_scope(response_id: int) -> Response:
+    response = get_session().get(Response, response_id)
+    if response is None:
+        friendly_abort(404, _("Không tìm thấy phiếu"), _("Không có phiếu trả lời này."))
+    if not current_scope().allows(response.unit_id):
+        deny(f"response {response_id}")
+    return response
+
+
+def _back(default: str) -> ResponseReturnValue:
+    return redirect(_safe_next(request.form.get("next")) or default)
+
+
+@bp.post("/comments/<int:response_id>/handle")
+@require_edit
+def handle_comment(response_id: int) -> ResponseReturnValue:
+    response = _response_in_scope(response_id)
+    db = get_session()
+    if db.get(Comment, response.id) is None:
+        friendly_abort(404, _("Không tìm thấy ý kiến"), _("Phiếu này không có ý kiến."))
+    form = FollowUpForm()
+    if not form.validate_on_submit():
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
+        return _back(url_for("officer.comments"))
+    officer = current_officer()
+    follow_up = db.get(CommentFollowUp, response.id)
+    if follow_up is None:
+        follow_up = CommentFollowUp(response_id=response.id)
+        db.add(follow_up)
+    follow_up.note = form.note.data.strip()
+    follow_up.officer_id = officer.id
+    follow_up.handled_at = utcnow()
+    accounts.record(db, "comment_handled", officer=officer, target=f"response {response.id}")
+    db.commit()
+    flash(_("Đã ghi nhận xử lý ý kiến."), "notice")
+    return _back(url_for("officer.comments"))
+
+
+# -- integrity review ------------------------------------------------------------------------
+
+
+def flag_reasons() -> dict[str, str]:
+    """Why a response was flagged, by the flags the survey and the kiosk store."""
+    return {
+        "too_fast": _("trả lời quá nhanh so với thời gian tối thiểu"),
+        "over_rate": _("nhiều phiếu từ cùng một kiosk hơn mức cho phép trong một giờ"),
+        "outside_hours": _("kiosk nhận phiếu ngoài giờ làm việc của quầy"),
+    }
+
+
+@bp.get("/review")
+def review() -> ResponseReturnValue:
+    unit_ids, unit, desk = _filter_units()
+    page = _page()
+    status = request.args.get("status", "undecided")
+    query = (
+        select(Response, ResponseReview)
+        .join(Response.desk)
+        .options(contains_eager(Response.desk))
+        .outerjoin(ResponseReview, ResponseReview.response_id == Response.id)
+        .where(Response.flags != "")
+    )
+    if unit_ids is not None:
+        query = query.where(Response.unit_id.in_(sorted(unit_ids)))
+    if desk is not None:
+        query = query.where(Response.desk_id == desk.id)
+    if status == "undecided":
+        query = query.where(ResponseReview.response_id.is_(None))
+    elif status == "decided":
+        query = query.where(ResponseReview.response_id.is_not(None))
+    elif status != "all":
+        friendly_abort(
+            400, _("Bộ lọc không hợp lệ"), _("Trạng thái phải là undecided, decided hoặc all.")
+        )
+    db = get_session()
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.execute(
+        query.order_by(Response.submitted_at.desc(), Response.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "officer/review.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        args=args,
+        status=status,
+        reasons=flag_reasons(),
+        units=tree().units,
+        form=ReviewForm(),
+        unit=unit,
+        scope_units=_scope_units(),
+    )
+
+
+@bp.post("/review/<int:response_id>")
+@require_edit
+def decide(response_id: int) -> ResponseReturnValue:
+    response = _response_in_scope(response_id)
+    form = ReviewForm()
+    if not form.validate_on_submit() or form.decision.data not in DECISIONS:
+        flash(_("Vui lòng chọn giữ hoặc loại."), "error")
+        return _back(url_for("officer.review"))
+    if not response.flags:
+        friendly_abort(409, _("Phiếu không bị gắn cờ"), _("Chỉ rà soát các phiếu bị gắn cờ."))
+    db = get_session()
+    officer = current_officer()
+    row = db.get(ResponseReview, response.id)
+    before = row.decision if row is not None else None
+    if row is None:
+        row = ResponseReview(response_id=response.id)
+        db.add(row)
+    row.decision = form.decision.data
+    row.note = (form.note.data or "").strip()
+    row.officer_id = officer.id
+    row.decided_at = utcnow()
+    accounts.record(
+        db,
+        "review_decision",
+        officer=officer,
+        target=f"response {response.id}",
+        decision=row.decision,
+        before=before,
+    )
+    db.commit()
+    flash(_("Đã ghi quyết định rà soát."), "notice")
+    return _back(url_for("officer.review"))

@@ -1,0 +1,9 @@
+"""Reports to download (under /officer/reports): Excel, CSV of raw responses, PDF summaries
+and QR posters. Builders are plain functions in this package; the views only check
+permission, log the export and send the bytes."""
+
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__)
+
+from . import routes  # noqa: E402,F401

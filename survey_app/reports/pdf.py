@@ -1,0 +1,295 @@
+"""The PDF summary for meetings: one or two pages per unit, in Vietnamese, with charts.
+
+The first unit gets two pages (scores, trend, priorities, then the ranking of the units
+below it); each unit below it one page (scores and its rank). Values are picked from a
+Scorecard (analysis/ results); charts are the dashboard's SVG, drawn with the embedded font.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from fpdf import FPDF
+from fpdf.fonts import FontFace
+
+from .. import charts
+from ..scoring import HEADLINE, Scorecard
+from . import fonts
+
+FONT = "DejaVu"
+BLUE = (11, 79, 138)
+GREY = (61, 67, 75)
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    """Vietnamese number format: decimal comma; a dash for nothing."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.{digits}f}".replace(".", ",")
+
+
+def signed(value: Any) -> str:
+    text = fmt(value)
+    return text if text == "–" or text.startswith("-") else f"+{text}"
+
+
+class _Summary(FPDF):
+    def __init__(self, footer: str) -> None:
+        super().__init__(orientation="P", unit="mm", format=(210.0, 297.0))
+        self.footer_text = footer
+        self.set_auto_page_break(True, margin=16)
+        self.set_margins(15, 14, 15)
+        self.add_font(FONT, "", str(fonts.regular()))
+        self.add_font(FONT, "B", str(fonts.bold()))
+        self.set_creator("sipas")
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(FONT, "", 8)
+        self.set_text_color(*GREY)
+        self.cell(0, 5, f"{self.footer_text} · trang {self.page_no()}", align="C")
+
+
+def _svg(pdf: FPDF, svg: str, width: float = 180) -> None:
+    # fpdf2 has no use for the accessible <title> (and logs that it skips it).
+    svg = re.sub(r"<title>.*?</title>", "", svg, count=1, flags=re.S)
+    if pdf.get_y() + width * _ratio(svg) > pdf.h - pdf.b_margin:
+        pdf.add_page()
+    pdf.image(io.BytesIO(svg.encode("utf-8")), x=pdf.l_margin, y=pdf.get_y(), w=width)
+    # fpdf2 places the image at y but does not move the cursor past an SVG: ask its size.
+    ratio = _ratio(svg)
+    pdf.set_y(pdf.get_y() + width * ratio + 3)
+
+
+def _ratio(svg: str) -> float:
+    head = svg[: svg.index(">")]
+    w = float(head.split('width="', 1)[1].split('"', 1)[0])
+    h = float(head.split('height="', 1)[1].split('"', 1)[0])
+    return h / w
+
+
+def _heading(pdf: FPDF, text: str, size: float = 12) -> None:
+    pdf.set_x(pdf.l_margin)
+    pdf.set_font(FONT, "B", size)
+    pdf.set_text_color(*BLUE)
+    pdf.multi_cell(0, size * 0.55, text)
+    pdf.set_text_color(0, 0, 0)
+    pdf.ln(1)
+
+
+def _rows(card: Scorecard, code: str) -> pd.DataFrame:
+    return card.table[card.table["unit_code"] == code].set_index("code")
+
+
+def _headline_table(pdf: FPDF, rows: pd.DataFrame, min_n: int) -> None:
+    pdf.set_font(FONT, "", 9)
+    with pdf.table(
+        col_widths=(58, 16, 18, 30, 18, 20),
+        text_align=("LEFT", "RIGHT", "RIGHT", "CENTER", "RIGHT", "RIGHT"),
+        headings_style=FontFace(emphasis="BOLD", fill_color=(220, 230, 241)),
+        line_height=5.5,
+    ) as table:
+        table.row(["Chỉ số", "n", "Giá trị", "KTC 95%", "Chỉ tiêu", "Chênh lệch"])
+        for code in HEADLINE:
+            if code not in rows.index:
+                continue
+            r = rows.loc[code]
+            flag = " *" if bool(r["min_n_flag"]) else ""
+            table.row(
+                [
+                    f"{code} · {r['label_vi']}{flag}",
+                    fmt(r["n"], 0),
+                    fmt(r["index"]),
+                    f"{fmt(r['ci_low'])}–{fmt(r['ci_high'])}",
+                    fmt(r.get("target")),
+                    signed(r.get("gap")),
+                ]
+            )
+    pdf.set_font(FONT, "", 8)
+    pdf.set_text_color(*GREY)
+    pdf.set_x(pdf.l_margin)
+    pdf.multi_cell(0, 4, f"* chưa đủ mẫu tối thiểu (n < {min_n}): chỉ tham khảo, không xếp hạng.")
+    pdf.set_text_color(0, 0, 0)
+    pdf.ln(2)
+
+
+def _bars(rows: pd.DataFrame, title: str) -> str:
+    bars = []
+    for code in HEADLINE:
+        if code in rows.index:
+            r = rows.loc[code]
+            bars.append(
+                charts.Bar(
+                    f"{code} · {r['label_vi']}",
+                    _float(r["index"]),
+                    _float(r["ci_low"]),
+                    _float(r["ci_high"]),
+                    bool(r["min_n_flag"]),
+                    _float(r.get("target")),
+                )
+            )
+    return charts.index_bars(bars, title, font=FONT, label_width=230)
+
+
+def _float(value: Any) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def build_summary(
+    card: Scorecard,
+    *,
+    unit_names: dict[str, str],
+    children: Sequence[str],
+    generated_at: str,
+) -> bytes:
+    """The PDF (see the module docstring); ``children`` are the unit codes given a page."""
+    unit = card.unit
+    pdf = _Summary(f"SIPAS · {unit.name} · kỳ {card.period.label} · lập {generated_at}")
+    counts = card.counts.set_index("unit_code")
+
+    def intro(code: str, name: str) -> None:
+        pdf.add_page()
+        _heading(pdf, f"Chỉ số hài lòng về sự phục vụ hành chính – {name}", 14)
+        pdf.set_font(FONT, "", 9)
+        pdf.set_text_color(*GREY)
+        received = counts.loc[code, "received"] if code in counts.index else 0
+        scored = counts.loc[code, "scored"] if code in counts.index else 0
+        pdf.multi_cell(
+            0,
+            4.5,
+            f"Kỳ {card.period.label} ({card.period.start:%d/%m/%Y}–{card.period.end:%d/%m/%Y}). "
+            f"Khảo sát người dân tại quầy theo phiếu {card.questionnaire.key}: {fmt(received, 0)} "
+            f"phiếu nhận, {fmt(scored, 0)} phiếu tính. Đây là khảo sát tại quầy, không phải chỉ "
+            "số SIPAS chính thức do Bộ Nội vụ điều tra hộ gia đình.",
+        )
+        pdf.set_text_color(0, 0, 0)
+        pdf.ln(2)
+
+    # The unit itself: scores, trend and priorities; then the ranking below it.
+    intro(unit.code, unit.name)
+    rows = _rows(card, unit.code)
+    _headline_table(pdf, rows, card.min_n)
+    _svg(pdf, _bars(rows, "SIPAS và 5 yếu tố"), 175)
+    sipas = card.trend[card.trend["code"] == "SIPAS"]
+    if len(sipas):
+        _heading(pdf, "Xu hướng theo tháng (12 tháng)")
+        points = [
+            charts.Point(f"{p[5:]}/{p[2:4]}", _float(i), _float(lo), _float(hi), bool(f))
+            for p, i, lo, hi, f in zip(
+                sipas["period"],
+                sipas["index"],
+                sipas["ci_low"],
+                sipas["ci_high"],
+                sipas["min_n_flag"],
+                strict=True,
+            )
+        ]
+        target = _float(rows.loc["SIPAS"].get("target")) if "SIPAS" in rows.index else None
+        _svg(
+            pdf,
+            charts.trend_line(points, "SIPAS theo tháng", target=target, font=FONT, height=190),
+            175,
+        )
+    if len(card.drivers):
+        _heading(pdf, "Ưu tiên cải thiện (quan trọng nhưng chỉ số thấp)")
+        first = card.drivers[card.drivers["quadrant"] == "fix_first"].head(5)
+        pdf.set_font(FONT, "", 9)
+        if first.empty:
+            pdf.multi_cell(0, 5, "Không có tiêu chí nào trong nhóm ưu tiên cải thiện.")
+        for row in first.itertuples(index=False):
+            pdf.set_x(pdf.l_margin)
+            pdf.multi_cell(
+                0,
+                5,
+                f"{row.priority}. {row.item} · {row.label_vi}: chỉ số "
+                f"{fmt(row.performance)}, tầm quan trọng {fmt(row.importance, 2)}",
+            )
+    if children:
+        pdf.add_page()
+        _heading(pdf, f"Xếp hạng các đơn vị trực thuộc – kỳ {card.period.label}", 13)
+        ranked = []
+        for code in children:
+            r = _rows(card, code)
+            if "SIPAS" in r.index:
+                ranked.append((code, r.loc["SIPAS"]))
+        ranked.sort(key=lambda cr: (pd.isna(cr[1].get("rank")), _float(cr[1].get("rank")) or 0))
+        pdf.set_font(FONT, "", 9)
+        with pdf.table(
+            col_widths=(14, 70, 14, 18, 30, 16, 18),
+            text_align=("CENTER", "LEFT", "RIGHT", "RIGHT", "CENTER", "CENTER", "RIGHT"),
+            headings_style=FontFace(emphasis="BOLD", fill_color=(220, 230, 241)),
+            line_height=5.5,
+        ) as table:
+            table.row(["Hạng", "Đơn vị", "n", "SIPAS", "KTC 95%", "Đổi hạng", "Chênh lệch"])
+            for code, r in ranked:
+                change = r.get("rank_change")
+                moved = (
+                    "–"
+                    if pd.isna(change)
+                    else (
+                        f"▲{int(change)}"
+                        if change > 0
+                        else f"▼{-int(change)}"
+                        if change < 0
+                        else "="
+                    )
+                )
+                table.row(
+                    [
+                        "–" if pd.isna(r.get("rank")) else str(int(r["rank"])),
+                        unit_names.get(code, code) + (" *" if bool(r["min_n_flag"]) else ""),
+                        fmt(r["n"], 0),
+                        fmt(r["index"]),
+                        f"{fmt(r['ci_low'])}–{fmt(r['ci_high'])}",
+                        moved,
+                        signed(r.get("gap")),
+                    ]
+                )
+        pdf.ln(3)
+        bars = [
+            charts.Bar(
+                unit_names.get(code, code),
+                _float(r["index"]),
+                _float(r["ci_low"]),
+                _float(r["ci_high"]),
+                bool(r["min_n_flag"]),
+                _float(r.get("target")),
+            )
+            for code, r in ranked
+        ]
+        _svg(pdf, charts.index_bars(bars, "SIPAS các đơn vị", font=FONT, label_width=230), 175)
+
+    # One page per unit below.
+    for code in children:
+        rows = _rows(card, code)
+        if "SIPAS" not in rows.index:
+            continue
+        intro(code, unit_names.get(code, code))
+        top = rows.loc["SIPAS"]
+        if not pd.isna(top.get("rank")):
+            pdf.set_font(FONT, "B", 10)
+            pdf.multi_cell(
+                0,
+                5,
+                f"Xếp hạng SIPAS: {int(top['rank'])}"
+                + (
+                    ""
+                    if pd.isna(top.get("rank_change"))
+                    else f" (thay đổi so với kỳ trước: {int(top['rank_change']):+d})"
+                ),
+            )
+            pdf.ln(1)
+        _headline_table(pdf, rows, card.min_n)
+        _svg(pdf, _bars(rows, "SIPAS và 5 yếu tố"), 175)
+    return bytes(pdf.output())

@@ -1,0 +1,220 @@
+"""Views of the reports: check the officer's scope, log the export, send the file."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, current_app, request, send_file, stream_with_context
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from .. import accounts
+from ..db import get_session
+from ..errors import friendly_abort
+from ..models import Comment, CommentFollowUp, Desk, Unit
+from ..models import Response as SurveyResponse
+from ..officer.access import (
+    desk_or_abort,
+    period_from_args,
+    tree,
+    unit_or_abort,
+)
+from ..officer.auth import _private, _require_sign_in, current_officer
+from ..officer.dashboard import scorecard_for
+from ..scoring import very_dissatisfied_condition
+from . import bp, posters, xlsx
+from . import csv as csv_report
+from . import pdf as pdf_report_builder
+
+bp.before_request(_require_sign_in)
+bp.after_request(_private)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_COMMENTS = 5000
+
+
+def _now_text() -> str:
+    return datetime.now(ZoneInfo(current_app.config["TIME_ZONE"])).strftime("%d/%m/%Y %H:%M")
+
+
+def _log(action: str, target: str, **detail: Any) -> None:
+    db = get_session()
+    accounts.record(db, action, officer=current_officer(), target=target, **detail)
+    db.commit()
+
+
+def _unit_order(unit: Unit) -> list[Unit]:
+    """The unit, then every unit below it in tree order."""
+    t = tree()
+    out: list[Unit] = []
+
+    def walk(u: Unit) -> None:
+        out.append(u)
+        for child in t.children.get(u.id, []):
+            walk(child)
+
+    walk(unit)
+    return out
+
+
+@bp.get("/units/<code>.xlsx")
+def xlsx_report(code: str) -> ResponseReturnValue:
+    card = scorecard_for(code)
+    units = _unit_order(card.unit)
+    db = get_session()
+    zone = ZoneInfo(current_app.config["TIME_ZONE"])
+    start, end = card.period.utc_bounds(current_app.config["TIME_ZONE"])
+    ids = tree().subtree_ids(card.unit.id)
+    rows = db.execute(
+        select(Comment.text, SurveyResponse, CommentFollowUp.note)
+        .join(SurveyResponse, SurveyResponse.id == Comment.response_id)
+        .outerjoin(CommentFollowUp, CommentFollowUp.response_id == Comment.response_id)
+        .where(
+            SurveyResponse.unit_id.in_(sorted(ids)),
+            SurveyResponse.submitted_at >= start,
+            SurveyResponse.submitted_at < end,
+        )
+        .order_by(SurveyResponse.submitted_at.desc())
+        .limit(MAX_COMMENTS)
+    ).all()
+    very = (
+        set(
+            db.scalars(
+                select(SurveyResponse.id).where(
+                    SurveyResponse.id.in_([r[1].id for r in rows]), very_dissatisfied_condition()
+                )
+            )
+        )
+        if rows
+        else set()
+    )
+    desks = {d.id: d for d in db.scalars(select(Desk).where(Desk.unit_id.in_(sorted(ids))))}
+    comments = [
+        xlsx.CommentRow(
+            r[1].submitted_at.astimezone(zone),
+            tree().units[r[1].unit_id].name,
+            desks[r[1].desk_id].name if r[1].desk_id in desks else "",
+            r[0],
+            r[1].id in very,
+            r[2],
+        )
+        for r in rows
+    ]
+    data = xlsx.build_workbook(
+        card,
+        unit_names={u.code: u.name for u in units},
+        unit_order=[u.code for u in units],
+        desk_names={d.code: d.name for d in desks.values()},
+        comments=comments,
+        generated_at=_now_text(),
+    )
+    name = f"sipas-{card.unit.code}-{card.period.label}.xlsx"
+    _log("export_xlsx", card.unit.code, period=card.period.label, file=name)
+    return send_file(_bytes(data), mimetype=XLSX, as_attachment=True, download_name=name)
+
+
+def _bytes(data: bytes) -> io.BytesIO:
+    return io.BytesIO(data)
+
+
+@bp.get("/units/<code>.pdf")
+def pdf_report(code: str) -> ResponseReturnValue:
+    card = scorecard_for(code)
+    kids = tree().children.get(card.unit.id, [])
+    data = pdf_report_builder.build_summary(
+        card,
+        unit_names={u.code: u.name for u in _unit_order(card.unit)},
+        children=[u.code for u in kids],
+        generated_at=_now_text(),
+    )
+    name = f"sipas-{card.unit.code}-{card.period.label}.pdf"
+    _log("export_pdf", card.unit.code, period=card.period.label, file=name)
+    return send_file(
+        _bytes(data), mimetype="application/pdf", as_attachment=True, download_name=name
+    )
+
+
+@bp.get("/units/<code>/responses.csv")
+def responses_csv(code: str) -> ResponseReturnValue:
+    unit = unit_or_abort(code)
+    zone = current_app.config["TIME_ZONE"]
+    start = end = None
+    label = "all"
+    if request.args.get("period"):
+        period = period_from_args()
+        start, end = period.utc_bounds(zone)
+        label = period.label
+    ids = tree().subtree_ids(unit.id)
+    name = f"sipas-responses-{unit.code}-{label}.csv"
+    _log("export_csv", unit.code, period=label, file=name)
+
+    def chunks() -> Iterator[bytes]:
+        # The session is taken inside the streamed context, so its teardown closes it: the
+        # view's own session is closed as soon as the view returns.
+        yield from csv_report.stream_responses(get_session(), unit_ids=ids, start=start, end=end)
+
+    response = Response(stream_with_context(chunks()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _size() -> str:
+    size = request.args.get("size", "A4").upper()
+    if size not in posters.SIZES:
+        friendly_abort(400, _("Khổ giấy không hợp lệ"), _("Khổ giấy là A4 hoặc A5."))
+    return size
+
+
+def poster_texts() -> posters.PosterTexts:
+    return posters.PosterTexts(
+        invitation=_("Mời Ông/Bà quét mã QR để đánh giá sự phục vụ của chúng tôi"),
+        detail=_(
+            "Khảo sát ẩn danh, khoảng 1 phút. Ý kiến của Ông/Bà giúp chúng tôi phục vụ tốt hơn."
+        ),
+        no_scan=_("Không quét được? Mở địa chỉ dưới đây và nhập mã quầy"),
+        desk_code=_("Mã quầy"),
+        footer=_("Chỉ số hài lòng về sự phục vụ hành chính (SIPAS)"),
+    )
+
+
+def _poster_desk(desk: Desk) -> posters.PosterDesk:
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return posters.PosterDesk(desk.code, desk.name, desk.unit.name, f"{base}/s/{desk.code}")
+
+
+@bp.get("/posters/<code>.pdf")
+def desk_poster(code: str) -> ResponseReturnValue:
+    desk = desk_or_abort(code)
+    size = _size()
+    data = posters.build_posters([_poster_desk(desk)], size, poster_texts())
+    name = f"sipas-poster-{desk.code}-{size}.pdf"
+    _log("export_posters", desk.code, size=size, count=1)
+    return send_file(
+        _bytes(data), mimetype="application/pdf", as_attachment=True, download_name=name
+    )
+
+
+@bp.get("/posters/units/<code>.pdf")
+def unit_posters(code: str) -> ResponseReturnValue:
+    unit = unit_or_abort(code)
+    size = _size()
+    order = {u.id: k for k, u in enumerate(_unit_order(unit))}
+    desks = sorted(
+        get_session().scalars(
+            select(Desk).where(Desk.unit_id.in_(list(order)), Desk.active.is_(True))
+        ),
+        key=lambda d: (order[d.unit_id], d.code),
+    )
+    if not desks:
+        friendly_abort(404, _("Chưa có quầy"), _("Đơn vị này chưa có quầy nào đang hoạt động."))
+    data = posters.build_posters([_poster_desk(d) for d in desks], size, poster_texts())
+    name = f"sipas-posters-{unit.code}-{size}.pdf"
+    _log("export_posters", unit.code, size=size, count=len(desks))
+    return send_file(
+        _bytes(data), mimetype="application/pdf", as_attachment=True, download_name=name
+    )

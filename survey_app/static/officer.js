@@ -1,0 +1,9 @@
+// Officer workspace, progressive enhancement only: every page works without this file.
+// Ask before an action that cannot be undone from the page (revoke, deactivate, delete).
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});

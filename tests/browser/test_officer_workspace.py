@@ -1,0 +1,97 @@
+"""The officer workspace in Chromium: sign in, see the dashboard, download the Excel report,
+sign out; a commune officer cannot reach another commune."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from ..officer.conftest import PASSWORDS
+from .conftest import LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def desk_browser(browser: object) -> object:
+    context = browser.new_context(  # type: ignore[attr-defined]
+        viewport={"width": 1280, "height": 900}, locale="vi-VN", accept_downloads=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def _load_demo(live_server: LiveServer) -> None:
+    result = live_server.app.test_cli_runner().invoke(
+        args=["demo", "load", "--responses", "300", "--seed", "3"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def _sign_in(page: object, base: str, username: str) -> None:
+    page.goto(f"{base}/officer/units/QN-DH")  # type: ignore[attr-defined]
+    assert "/officer/sign-in" in page.url  # type: ignore[attr-defined]
+    page.fill("#username", username)  # type: ignore[attr-defined]
+    page.fill("#password", PASSWORDS[username])  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+
+
+def test_sign_in_dashboard_excel_and_sign_out(
+    live_server: LiveServer, desk_browser: object, tmp_path: Path
+) -> None:
+    _load_demo(live_server)
+    page = desk_browser
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
+    _sign_in(page, live_server.url, "damha")
+    # Back to the page asked for, with the district's scores, charts and their tables.
+    page.wait_for_url("**/officer/units/QN-DH")  # type: ignore[attr-defined]
+    assert page.locator("h1").inner_text().startswith("Huyện Đầm Hà")  # type: ignore[attr-defined]
+    assert page.locator("svg.chart").count() >= 3  # type: ignore[attr-defined]
+    assert page.locator("table.data").count() >= 4  # type: ignore[attr-defined]
+    assert page.get_by_text("Xếp hạng các đơn vị trực thuộc").is_visible()  # type: ignore[attr-defined]
+    with page.expect_download() as download_info:  # type: ignore[attr-defined]
+        page.get_by_text("Tải báo cáo Excel").click()  # type: ignore[attr-defined]
+    download = download_info.value
+    assert download.suggested_filename.startswith("sipas-QN-DH-")
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    book = load_workbook(io.BytesIO(saved.read_bytes()))
+    assert "Tổng hợp" in book.sheetnames
+    assert book["Tổng hợp"]["A5"].value == "QN-DH"
+    # Drill down to a commune, then sign out.
+    page.get_by_role("link", name="Xã Quảng Tân").first.click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/officer/units/QN-DH-QTAN**")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Đăng xuất").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/officer/sign-in")  # type: ignore[attr-defined]
+    assert page.get_by_text("Ông/Bà đã đăng xuất.").is_visible()  # type: ignore[attr-defined]
+    page.goto(f"{live_server.url}/officer/units/QN-DH")  # type: ignore[attr-defined]
+    assert "/officer/sign-in" in page.url  # type: ignore[attr-defined]
+    assert problems == []  # no CSP violation or script error
+
+
+def test_a_commune_officer_cannot_reach_another_commune(
+    live_server: LiveServer, desk_browser: object
+) -> None:
+    _load_demo(live_server)
+    page = desk_browser
+    _sign_in(page, live_server.url, "quangtan")
+    page.goto(f"{live_server.url}/officer/")  # type: ignore[attr-defined]
+    assert page.url.endswith("/officer/units/QN-DH-QTAN")  # type: ignore[attr-defined]
+    assert page.locator("h1").inner_text().startswith("Xã Quảng Tân")  # type: ignore[attr-defined]
+    for path in (
+        "/officer/units/QN-DH-DYEN",
+        "/officer/units/QN-DH",
+        "/officer/reports/units/QN-DH-DYEN/responses.csv",
+    ):
+        response = page.request.get(f"{live_server.url}{path}")  # type: ignore[attr-defined]
+        assert response.status == 403, path
+    response = page.goto(f"{live_server.url}/officer/units/QN-DH-DYEN")  # type: ignore[attr-defined]
+    assert response.status == 403
+    assert page.get_by_text("Đơn vị này nằm ngoài phạm vi").is_visible()  # type: ignore[attr-defined]
+    assert "Xã Dực Yên" not in page.content()  # type: ignore[attr-defined]

@@ -1,0 +1,119 @@
+"""Fixtures of the officer workspace tests: the demo district (units, desks, responses, one
+officer per role, targets), signed-in clients per role, and API tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from survey_app import accounts
+from survey_app.db import get_session
+from survey_app.demo import DEMO_OFFICERS
+from survey_app.models import Response, Unit
+
+#: username → password of the demo officers (administrator, district officer, commune
+#: officer for QN-DH-QTAN, district viewer).
+PASSWORDS = {username: password for username, password, *_rest in DEMO_OFFICERS}
+ROLES = ("admin", "damha", "quangtan", "xem")
+DEMO_RESPONSES = 400
+
+
+@pytest.fixture
+def demo(app: Flask) -> Flask:
+    """The app with the demo district loaded (a small year of responses)."""
+    result = app.test_cli_runner().invoke(
+        args=["demo", "load", "--responses", str(DEMO_RESPONSES), "--seed", "7"]
+    )
+    assert result.exit_code == 0, result.output
+    app.config["WTF_CSRF_ENABLED"] = False  # forms are driven directly; CSRF has its own test
+    return app
+
+
+def sign_in(client: FlaskClient, username: str, password: str | None = None) -> FlaskClient:
+    response = client.post(
+        "/officer/sign-in",
+        data={"username": username, "password": password or PASSWORDS[username]},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    return client
+
+
+@pytest.fixture
+def signed_in(demo: Flask) -> Callable[[str], FlaskClient]:
+    """A fresh client signed in as one of the demo officers (or anonymous for None)."""
+
+    def make(username: str | None) -> FlaskClient:
+        client = demo.test_client()
+        return sign_in(client, username) if username else client
+
+    return make
+
+
+@dataclass(frozen=True)
+class Tokens:
+    everything: str
+    district: str
+    commune: str
+    revoked: str
+
+
+@pytest.fixture
+def tokens(demo: Flask) -> Tokens:
+    with demo.app_context():
+        db = get_session()
+        units = {u.code: u for u in db.scalars(select(Unit))}
+        _row, everything = accounts.issue_token(db, name="tỉnh", unit=None, created_by=None)
+        _row, district = accounts.issue_token(
+            db, name="huyện", unit=units["QN-DH"], created_by=None
+        )
+        _row, commune = accounts.issue_token(
+            db, name="xã", unit=units["QN-DH-QTAN"], created_by=None
+        )
+        row, revoked = accounts.issue_token(db, name="cũ", unit=None, created_by=None)
+        from survey_app.models import utcnow
+
+        row.revoked_at = utcnow()
+        db.commit()
+    return Tokens(everything, district, commune, revoked)
+
+
+def response_of_unit(
+    app: Flask, unit_code: str, *, flagged: bool = False, with_comment: bool = False
+) -> int:
+    """The id of the first response of a unit, made flagged or commented when asked."""
+    from survey_app.models import Comment
+
+    with app.app_context():
+        db = get_session()
+        response = db.scalar(
+            select(Response)
+            .join(Unit, Unit.id == Response.unit_id)
+            .where(Unit.code == unit_code)
+            .order_by(Response.id)
+        )
+        assert response is not None, f"the demo has no response in {unit_code}"
+        if flagged and not response.flags:
+            response.flags = "too_fast"
+        if with_comment and db.get(Comment, response.id) is None:
+            db.add(Comment(response_id=response.id, text="Phải chờ quá lâu."))
+        db.commit()
+        return response.id
+
+
+def kiosk_device(app: Flask, desk_code: str, label: str = "Máy tính bảng 1") -> int:
+    """A kiosk tablet registered for ``desk_code`` (its code not yet used); returns its id."""
+    from survey_app.kiosk_api import devices
+    from survey_app.models import Desk
+
+    with app.app_context():
+        session = get_session()
+        desk = session.scalar(select(Desk).where(Desk.code == desk_code))
+        assert desk is not None
+        issued = devices.enrol_device(session, desk, label, hours=24)
+        session.commit()
+        return int(issued.device.id)

@@ -1,0 +1,166 @@
+"""QR codes that scan to the right address, the `sipas` commands, migrations and demo data."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy import case, func, inspect, select
+
+from survey_app import migrate
+from survey_app.db import get_engine, get_session
+from survey_app.models import Answer, Base, Desk, QuestionnaireVersion, Response, Unit
+from survey_app.qr import qr_png
+
+from .conftest import Field
+
+
+def decode(png: bytes) -> str:
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(results) == 1
+    return str(results[0].text)
+
+
+def test_png_qr_scans_to_the_desk_survey(client: FlaskClient, field: Field) -> None:
+    response = client.get(f"/qr/{field.desk}.png")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert decode(response.data) == "http://sipas.test/s/TEST1"
+
+
+def test_svg_qr(client: FlaskClient, field: Field) -> None:
+    response = client.get(f"/qr/{field.desk.lower()}.svg?download=1")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.data.startswith(b"<?xml") and b"<path" in response.data
+    assert 'filename="sipas-TEST1.svg"' in response.headers["Content-Disposition"]
+
+
+def test_qr_of_an_unknown_desk_is_404(client: FlaskClient, field: Field) -> None:
+    assert client.get("/qr/NOPE.png").status_code == 404
+    assert client.get(f"/qr/{field.inactive_desk}.svg").status_code == 404
+    assert client.get(f"/qr/{field.desk}.gif").status_code == 404
+
+
+def test_qr_command_writes_png_and_svg(app: Flask, field: Field, tmp_path: Path) -> None:
+    runner = app.test_cli_runner()
+    png, svg = tmp_path / "desk.png", tmp_path / "desk.svg"
+    assert runner.invoke(args=["qr", "--desk", field.desk, "-o", str(png)]).exit_code == 0
+    assert decode(png.read_bytes()) == "http://sipas.test/s/TEST1"
+    assert runner.invoke(args=["qr", "--desk", field.desk, "-o", str(svg)]).exit_code == 0
+    assert b"<svg" in svg.read_bytes()
+    bad = runner.invoke(args=["qr", "--desk", "NOPE", "-o", str(png)])
+    assert bad.exit_code == 2 and "no active desk" in bad.output
+
+
+def test_invitation_qr_scans_to_the_link(app: Flask, field: Field, tmp_path: Path) -> None:
+    path = tmp_path / "receipt.png"
+    result = app.test_cli_runner().invoke(
+        args=["invite", "--desk", field.desk, "--dossier", "000.12.H40-0001", "--qr", str(path)]
+    )
+    assert result.exit_code == 0
+    assert decode(path.read_bytes()) == result.output.strip()
+
+
+def test_long_links_still_scan() -> None:
+    url = "https://dichvucong.quangninh.gov.vn/s/DH01?t=" + "x" * 180
+    assert decode(qr_png(url)) == url
+
+
+# -- questionnaire versions ----------------------------------------------------------------------
+
+
+def test_publish_is_idempotent_and_refuses_edited_versions(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["questionnaires", "publish"])
+    assert first.exit_code == 0 and first.output.count(": published") == 4
+    second = runner.invoke(args=["questionnaires", "publish"])
+    assert second.output.count("already published") == 4
+
+    with app.app_context():
+        session = get_session()
+        row = session.scalar(
+            select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire == "sipas-kiosk")
+        )
+        assert row is not None
+        row.content_hash = "0" * 64  # as if the file had been edited after publishing
+        session.commit()
+    refused = runner.invoke(args=["questionnaires", "publish"])
+    assert refused.exit_code == 1
+    assert "version 1 of sipas-kiosk was published on" in refused.output
+    assert "raise `version` to 2" in refused.output
+
+
+# -- migrations ------------------------------------------------------------------------------
+
+
+def test_migrations_match_the_models(app: Flask) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with app.app_context(), get_engine().connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert diff == []
+        assert migrate.current_revision(get_engine()) is not None
+
+
+def test_migrations_go_down_and_up(app: Flask) -> None:
+    with app.app_context():
+        engine = get_engine()
+        migrate.downgrade(engine, "base")
+        assert "responses" not in inspect(engine).get_table_names()
+        migrate.upgrade(engine)
+        assert {"units", "desks", "responses", "answers"} <= set(inspect(engine).get_table_names())
+
+
+# -- demo data ---------------------------------------------------------------------------------
+
+
+def test_demo_data_is_a_realistic_district(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "load", "--responses", "400"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        session = get_session()
+        names = set(session.scalars(select(Unit.name)))
+        assert {
+            "Tỉnh Quảng Ninh",
+            "Huyện Đầm Hà",
+            "Trung tâm Hành chính công huyện Đầm Hà",
+        } <= names
+        assert session.scalar(select(func.count()).select_from(Response)) == 400
+        assert (session.scalar(select(func.count()).select_from(Desk)) or 0) >= 10
+        newest, oldest = session.execute(
+            select(func.max(Response.submitted_at), func.min(Response.submitted_at))
+        ).one()
+        assert (newest - oldest).days > 300  # spread over the last year
+        # Units differ: the best and the worst unit are far apart on the share satisfied.
+        share = (
+            select(
+                Response.unit_id,
+                func.avg(case((Answer.code >= 4, 1.0), else_=0.0)),
+            )
+            .join(Answer)
+            .where(Answer.item.in_(["TC1", "TT1", "CC1", "KQ1", "PA1"]), Answer.code > 0)
+            .group_by(Response.unit_id)
+        )
+        shares = [float(s) for _unit, s in session.execute(share)]
+        assert max(shares) - min(shares) > 0.1
+
+    again = runner.invoke(args=["demo", "load", "--if-empty"])
+    assert "kept as it is" in again.output
+    with app.app_context():
+        assert get_session().scalar(select(func.count()).select_from(Response)) == 400
+
+
+def test_welcome_says_where_to_start(app: Flask, field: Field) -> None:
+    result = app.test_cli_runner().invoke(args=["welcome"])
+    assert "http://sipas.test/s/TEST1" in result.output
+    assert "http://sipas.test/s/OTHER1" in result.output
+    assert "http://sipas.test/qr/OTHER1.png" in result.output  # the first desk's QR image
+    assert "OLD1" not in result.output  # inactive desks are not offered
