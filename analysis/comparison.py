@@ -75,7 +75,7 @@ def z_test(
     e1, e2 = np.asarray(estimate1, dtype=float), np.asarray(estimate2, dtype=float)
     s1, s2 = np.asarray(se1, dtype=float), np.asarray(se2, dtype=float)
     usable = (s1 > 0) & (s2 > 0) & np.isfinite(e1) & np.isfinite(e2)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(usable, (e1 - e2) / np.sqrt(s1**2 + s2**2), np.nan)
     return z, 2 * stats.norm.sf(np.abs(z))
 
