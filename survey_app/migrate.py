@@ -11,7 +11,10 @@ from sqlalchemy import Engine
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", "survey_app:migrations")
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # ConfigParser reads "%" as interpolation: escape it, or a URL with an escaped password or
+    # a Unix-socket host (?host=%2Fvar%2Frun%2Fpostgresql) cannot be migrated.
+    url = engine.url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 

@@ -75,7 +75,10 @@ def add_response(
     ORM's unit of work: the submit path is the hottest code in the app.
     """
     now = submitted_at or utcnow()
-    response_id = session.execute(
+    # The session's own connection, so these inserts share its transaction, but without the
+    # ORM's statement handling, which is most of the cost of a Core insert run through it.
+    connection = session.connection()
+    response_id = connection.execute(
         insert(RESPONSES).returning(RESPONSES.c.id),
         [
             {
@@ -99,7 +102,7 @@ def add_response(
         # An executemany of one cached statement: SQLAlchemy sends it to PostgreSQL in one
         # pipeline. (A multi-row ``.values([...])`` is compiled afresh on every call, which
         # cost more than the round trips it saved.)
-        session.execute(
+        connection.execute(
             insert(ANSWERS),
             [
                 {"response_id": response_id, "item": item, "code": code}
@@ -107,11 +110,11 @@ def add_response(
             ],
         )
     if new.answers.comment:
-        session.execute(
+        connection.execute(
             insert(COMMENTS), [{"response_id": response_id, "text": new.answers.comment}]
         )
     if new.invitation_digest is not None:
-        session.execute(
+        connection.execute(
             insert(INVITATION_USES),
             [
                 {

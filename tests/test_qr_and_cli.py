@@ -118,6 +118,16 @@ def test_migrations_go_down_and_up(app: Flask) -> None:
         assert {"units", "desks", "responses", "answers"} <= set(inspect(engine).get_table_names())
 
 
+def test_migrations_accept_urls_with_percent_escapes() -> None:
+    # A Unix-socket host or an escaped password puts "%" in the URL; ConfigParser must not
+    # read it as interpolation.
+    from sqlalchemy import create_engine
+
+    url = "postgresql+psycopg://sipas:p%40ss@/sipas?host=%2Fvar%2Frun%2Fpostgresql"
+    config = migrate.alembic_config(create_engine(url))
+    assert config.get_main_option("sqlalchemy.url") == url
+
+
 # -- demo data ---------------------------------------------------------------------------------
 
 
