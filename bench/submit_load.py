@@ -224,9 +224,8 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument(
         "--rate",
-        type=float,
-        default=300,
-        help="offered submissions/s of the open-loop run at the top concurrency (0: skip it)",
+        default="150,300",
+        help="offered submissions/s of the open-loop runs at the top concurrency (0: none)",
     )
     parser.add_argument("--count", type=int, default=3000, help="submissions per run (at most)")
     parser.add_argument("--seconds", type=float, default=20, help="time limit per run")
@@ -237,8 +236,7 @@ def main() -> None:
 
     levels = [int(c) for c in args.concurrency.split(",")]
     settings: list[tuple[int, float | None]] = [(c, None) for c in levels]
-    if args.rate:
-        settings.append((max(levels), args.rate))
+    settings += [(max(levels), float(r)) for r in args.rate.split(",") if float(r) > 0]
     table: list[dict[str, object]] = []
     for backend in args.backends.split(","):
         for concurrency, rate in settings:
