@@ -151,7 +151,10 @@ def build_grouping(
 
 
 def _expand(
-    n: int, rows: IntArray | None, codes: list[IntArray], pair_rows: IntArray,
+    n: int,
+    rows: IntArray | None,
+    codes: list[IntArray],
+    pair_rows: IntArray,
     pair_codes: IntArray,
 ) -> tuple[IntArray, list[IntArray]]:
     """Cross the current pairs with a many-groups-per-row dimension (pairs sorted by row)."""
@@ -206,9 +209,7 @@ def _check_by(
     if len(set(names)) != len(names):
         raise ValueError(f"by names a column twice: {names!r}")
     if units is not None and unit_column not in names:
-        raise ValueError(
-            f"units (a roll-up tree) needs {unit_column!r} in by, got by={names!r}"
-        )
+        raise ValueError(f"units (a roll-up tree) needs {unit_column!r} in by, got by={names!r}")
     return names
 
 
@@ -238,13 +239,16 @@ def _local_times(frame: pd.DataFrame, column: str, timezone: str) -> NDArray[np.
             value = raw.loc[row]
             raise DataError(
                 f"{shown(value)} is not an ISO 8601 time like 2025-03-31T08:15:00Z",
-                row=row, column=column, value=value,
+                row=row,
+                column=column,
+                value=value,
             )
     empty = stamps.isna().to_numpy()
     if empty.any():
         row = frame.index[int(np.flatnonzero(empty)[0])]
-        raise DataError("the submission time is empty (needed for the period)", row=row,
-                        column=column)
+        raise DataError(
+            "the submission time is empty (needed for the period)", row=row, column=column
+        )
     try:
         local = stamps.dt.tz_convert(timezone)
     except Exception as exc:  # zoneinfo raises several types for an unknown zone
@@ -270,8 +274,11 @@ def _period_dimension(
         else:
             key = months // 12
         positions, uniques = pd.factorize(key, sort=True)
-        return _Dimension(PERIOD, [_period_label(period, int(u)) for u in uniques],
-                          codes=positions.astype(np.int64))
+        return _Dimension(
+            PERIOD,
+            [_period_label(period, int(u)) for u in uniques],
+            codes=positions.astype(np.int64),
+        )
     ranges = [r if isinstance(r, PeriodRange) else PeriodRange(*r) for r in period]
     if not ranges:
         raise ValueError("period ranges must list at least one range, got []")
@@ -313,16 +320,18 @@ def unit_ancestors(units: pd.DataFrame) -> dict[str, tuple[str, ...]]:
         raise TypeError(f"units must be a DataFrame of unit_code, parent_code; got {units!r}")
     for column in ("unit_code", "parent_code"):
         if column not in units.columns:
-            raise DataError("the units table needs unit_code and parent_code", column=column,
-                            source="units")
+            raise DataError(
+                "the units table needs unit_code and parent_code", column=column, source="units"
+            )
     parent: dict[str, str | None] = {}
     for row, code, up in zip(units.index, units["unit_code"], units["parent_code"], strict=True):
         if _is_missing(code) or str(code).strip() == "":
             raise DataError("unit_code is empty", source="units", row=row, column="unit_code")
         key = str(code)
         if key in parent:
-            raise DataError(f"unit {key!r} is listed twice", source="units", row=row,
-                            column="unit_code")
+            raise DataError(
+                f"unit {key!r} is listed twice", source="units", row=row, column="unit_code"
+            )
         parent[key] = None if _is_missing(up) or str(up).strip() == "" else str(up)
     chains: dict[str, tuple[str, ...]] = {}
     for code in parent:
@@ -330,11 +339,17 @@ def unit_ancestors(units: pd.DataFrame) -> dict[str, tuple[str, ...]]:
         up = parent[code]
         while up is not None:
             if up not in parent:
-                raise DataError(f"parent {up!r} of unit {chain[-1]!r} is not a unit",
-                                source="units", column="parent_code")
+                raise DataError(
+                    f"parent {up!r} of unit {chain[-1]!r} is not a unit",
+                    source="units",
+                    column="parent_code",
+                )
             if up in chain:
-                raise DataError(f"the unit tree has a cycle through {up!r}", source="units",
-                                column="parent_code")
+                raise DataError(
+                    f"the unit tree has a cycle through {up!r}",
+                    source="units",
+                    column="parent_code",
+                )
             chain.append(up)
             up = parent[up]
         chains[code] = tuple(chain)
@@ -346,8 +361,9 @@ def _rollup_dimension(frame: pd.DataFrame, column: str, units: pd.DataFrame) -> 
     positions, uniques = pd.factorize(frame[column], use_na_sentinel=True)
     if (positions < 0).any():
         row = frame.index[int(np.flatnonzero(positions < 0)[0])]
-        raise DataError("the unit is empty (a roll-up needs every response's unit)", row=row,
-                        column=column)
+        raise DataError(
+            "the unit is empty (a roll-up needs every response's unit)", row=row, column=column
+        )
     labels = sorted({code for value in uniques for code in chains.get(str(value), ())})
     where = {code: k for k, code in enumerate(labels)}
     chain_codes: list[list[int]] = []
@@ -355,15 +371,17 @@ def _rollup_dimension(frame: pd.DataFrame, column: str, units: pd.DataFrame) -> 
         chain = chains.get(str(value))
         if chain is None:
             row = frame.index[int(np.flatnonzero(positions == k)[0])]
-            raise DataError(f"unit {shown(value)} is not in the unit tree", row=row, column=column,
-                            value=value)
+            raise DataError(
+                f"unit {shown(value)} is not in the unit tree", row=row, column=column, value=value
+            )
         chain_codes.append([where[c] for c in chain])
     lengths = np.array([len(c) for c in chain_codes], dtype=np.int64)
     flat = np.array([c for chain in chain_codes for c in chain], dtype=np.int64)
     starts = np.cumsum(lengths) - lengths
     per_row = lengths[positions]
     pair_rows = np.repeat(np.arange(len(frame), dtype=np.int64), per_row)
-    within = np.arange(len(pair_rows), dtype=np.int64) - np.repeat(np.cumsum(per_row) - per_row,
-                                                                    per_row)
+    within = np.arange(len(pair_rows), dtype=np.int64) - np.repeat(
+        np.cumsum(per_row) - per_row, per_row
+    )
     pair_codes = flat[np.repeat(starts[positions], per_row) + within]
     return _Dimension(column, labels, pair_rows=pair_rows, pair_codes=pair_codes)

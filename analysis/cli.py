@@ -47,8 +47,9 @@ class Stages:
         if not self.enabled:
             yield self
             return
-        with click.progressbar(length=len(self.STEPS), label="sipas score",
-                               file=sys.stderr, show_eta=False) as bar:
+        with click.progressbar(
+            length=len(self.STEPS), label="sipas score", file=sys.stderr, show_eta=False
+        ) as bar:
             self._bar = bar
             yield self
 
@@ -71,7 +72,9 @@ def _pick_questionnaire(frame: pd.DataFrame, chosen: str | None, source: str) ->
         if len(ids) > 1:
             raise DataError(
                 f"the file mixes questionnaires {', '.join(ids)}; score one at a time with "
-                "--questionnaire", source=source, column="questionnaire",
+                "--questionnaire",
+                source=source,
+                column="questionnaire",
             )
         if ids:
             return ids[0]
@@ -99,31 +102,73 @@ def _write(table: pd.DataFrame, result: ScoreResult, fmt: str, output: Path | No
 
 @click.command("score")
 @click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--questionnaire", "questionnaire_id", metavar="ID",
-              help="Questionnaire id (default: the file's questionnaire column, "
-                   "else sipas-service).")
-@click.option("--by", "by_text", default="", metavar="COLS",
-              help="Breakdown, comma-separated: unit, desk, service, channel, period or any "
-                   "column (e.g. GENDER).")
-@click.option("--period", "period_kind", type=click.Choice(PERIOD_KINDS), default="month",
-              show_default=True, help="Calendar period for 'period' in --by (Vietnam time).")
+@click.option(
+    "--questionnaire",
+    "questionnaire_id",
+    metavar="ID",
+    help="Questionnaire id (default: the file's questionnaire column, else sipas-service).",
+)
+@click.option(
+    "--by",
+    "by_text",
+    default="",
+    metavar="COLS",
+    help="Breakdown, comma-separated: unit, desk, service, channel, period or any "
+    "column (e.g. GENDER).",
+)
+@click.option(
+    "--period",
+    "period_kind",
+    type=click.Choice(PERIOD_KINDS),
+    default="month",
+    show_default=True,
+    help="Calendar period for 'period' in --by (Vietnam time).",
+)
 @click.option("--weights", metavar="COL", help="Column of respondent weights.")
-@click.option("--targets", "targets_path", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="Targets table: unit_code, index, period, target.")
-@click.option("--units", "units_path", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="Unit tree (unit_code, parent_code): roll units up.")
-@click.option("--method", type=click.Choice(["top2box", "mean_score"]),
-              help="Item scoring method (default: the questionnaire's).")
-@click.option("--min-n", type=click.IntRange(min=0), default=30, show_default=True,
-              help="Below this n an index is flagged and not ranked.")
-@click.option("--exclude-flagged", is_flag=True,
-              help="Leave out responses with any integrity flag.")
+@click.option(
+    "--targets",
+    "targets_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Targets table: unit_code, index, period, target.",
+)
+@click.option(
+    "--units",
+    "units_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Unit tree (unit_code, parent_code): roll units up.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["top2box", "mean_score"]),
+    help="Item scoring method (default: the questionnaire's).",
+)
+@click.option(
+    "--min-n",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Below this n an index is flagged and not ranked.",
+)
+@click.option(
+    "--exclude-flagged", is_flag=True, help="Leave out responses with any integrity flag."
+)
 @click.option("--holm", is_flag=True, help="Holm-adjust the p_change values.")
 @click.option("--decimals", type=click.IntRange(0, 10), default=2, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(FORMATS),
-              help="Output format (default: from -o's extension, else csv).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="Write here instead of standard output.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Output format (default: from -o's extension, else csv).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write here instead of standard output.",
+)
 def score(
     responses: Path,
     questionnaire_id: str | None,
@@ -146,8 +191,7 @@ def score(
         _fail(f"{output}: cannot tell the format from the extension; use --format csv|json|xlsx")
     if fmt == "xlsx" and output is None:
         _fail("--format xlsx writes a workbook: give the file with -o FILE.xlsx")
-    by = [BY_ALIASES.get(name.strip(), name.strip()) for name in by_text.split(",")
-          if name.strip()]
+    by = [BY_ALIASES.get(name.strip(), name.strip()) for name in by_text.split(",") if name.strip()]
     source = str(responses)
     stages = Stages(enabled=sys.stderr.isatty())
     try:
@@ -165,15 +209,19 @@ def score(
             )
             try:
                 result = score_responses(
-                    frame, questionnaire, by=by, period=period_kind if PERIOD in by else None,
-                    weights=weights, units=units, settings=settings,
+                    frame,
+                    questionnaire,
+                    by=by,
+                    period=period_kind if PERIOD in by else None,
+                    weights=weights,
+                    units=units,
+                    settings=settings,
                 )
             except DataError as exc:
                 raise exc.with_source(source) from None
             stages.step("ranking and comparing")
             ranks = rank_units(result, units=units) if "unit_code" in by else None
-            changes = (compare(result, PERIOD, holm_correction=holm)
-                       if PERIOD in by else None)
+            changes = compare(result, PERIOD, holm_correction=holm) if PERIOD in by else None
             joined = join_targets(result, targets) if targets is not None else None
             table = tidy_scores(result, targets=joined, ranks=ranks, changes=changes)
             for column in ROUNDED:
@@ -185,11 +233,13 @@ def score(
     except questionnaires.QuestionnaireError as exc:
         _fail(str(exc))
     except DataError as exc:
-        hint = " (use --questionnaire to choose another questionnaire)" if (
-            "item column(s)" in exc.problem) else ""
+        hint = (
+            " (use --questionnaire to choose another questionnaire)"
+            if ("item column(s)" in exc.problem)
+            else ""
+        )
         _fail(f"{exc}{hint}")
     except (AnalysisError, ValueError) as exc:  # our boundary checks; a TypeError is a bug
         _fail(f"{source}: {exc}")
     except OSError as exc:
         _fail(f"{exc.filename or output}: {exc.strerror or exc}")
-

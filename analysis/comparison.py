@@ -171,13 +171,14 @@ def compare(
         raise TypeError(f"scores must be a ScoreResult, got {type(scores).__name__}")
     if along not in scores.group_columns:
         raise ValueError(
-            f"along must be one of the grouping columns {list(scores.group_columns)}, "
-            f"got {along!r}"
+            f"along must be one of the grouping columns {list(scores.group_columns)}, got {along!r}"
         )
     table = scores.to_frame(detail=True)
     others = [c for c in scores.group_columns if c != along]
-    values = list(scores.period_order) if along == PERIOD and scores.period_order else sorted(
-        table[along].dropna().unique().tolist()
+    values = (
+        list(scores.period_order)
+        if along == PERIOD and scores.period_order
+        else sorted(table[along].dropna().unique().tolist())
     )
     base_column = f"{along}_base"
     if base is None:
@@ -197,13 +198,25 @@ def compare(
     z_share, p_share = two_proportion_test(
         merged["index"] / 100, merged["n_eff"], merged["index_base"] / 100, merged["n_eff_base"]
     )
-    z_index, p_index = z_test(merged["index"], merged["se"], merged["index_base"],
-                              merged["se_base"])
+    z_index, p_index = z_test(
+        merged["index"], merged["se"], merged["index_base"], merged["se_base"]
+    )
     merged["change"] = merged["index"] - merged["index_base"]
     merged["z"] = np.where(is_share, z_share, z_index)
     merged["p_value"] = np.where(is_share, p_share, p_index)
-    columns = [*others, along, base_column, "level", "code", "label_vi", "index", "index_base",
-               "change", "z", "p_value"]
+    columns = [
+        *others,
+        along,
+        base_column,
+        "level",
+        "code",
+        "label_vi",
+        "index",
+        "index_base",
+        "change",
+        "z",
+        "p_value",
+    ]
     if holm_correction:
         merged["p_holm"] = holm(merged["p_value"].to_numpy(dtype=float))
         columns.append("p_holm")

@@ -138,22 +138,29 @@ def drivers(
     4  HL_CC         50.0       0.447  possible_overkill
     """
     q = resolve_questionnaire(questionnaire)
-    overall = overall_item or next((i.code for i in q.items.values() if i.role == "overall"),
-                                   None)
+    overall = overall_item or next((i.code for i in q.items.values() if i.role == "overall"), None)
     if overall is None:
         raise AnalysisError(
             f"{q.key} has no overall question (role 'overall'); name one with overall_item"
         )
     if overall not in q.items or q.items[overall].type != "choice":
         raise ValueError(f"overall_item must be a choice item of {q.key}, got {overall!r}")
-    rows = check_rows(responses, q, settings, by=by, period=period, weights=weights,
-                      units=units, unit_column=unit_column, time_column=time_column,
-                      timezone=timezone)
+    rows = check_rows(
+        responses,
+        q,
+        settings,
+        by=by,
+        period=period,
+        weights=weights,
+        units=units,
+        unit_column=unit_column,
+        time_column=time_column,
+        timezone=timezone,
+    )
     plan, matrix, grouping, pairs = rows.plan, rows.matrix, rows.grouping, rows.pairs
     if overall not in plan.columns:
         raise ValueError(f"overall_item must be a scored question of {q.key}, got {overall!r}")
-    estimates = item_estimates(tally_rows(matrix, pairs, plan), plan,
-                               rows.settings.confidence)
+    estimates = item_estimates(tally_rows(matrix, pairs, plan), plan, rows.settings.confidence)
 
     criteria = [m for m, measure in enumerate(plan.measures) if measure.level == "item"]
     element_of = {m: node.code for node in plan.nodes for m in node.items}
@@ -179,14 +186,23 @@ def drivers(
     performance = 100 * estimates.share[:, criteria]
     # The crosshair is placed among the criteria that can be plotted (both values known).
     plotted = ~np.isnan(performance) & ~np.isnan(rho)
-    p_split = (np.full(g, performance_split, dtype=float) if performance_split is not None
-               else _mean_where(performance, plotted))
-    i_split = (np.full(g, importance_split, dtype=float) if importance_split is not None
-               else _mean_where(rho, plotted))
+    p_split = (
+        np.full(g, performance_split, dtype=float)
+        if performance_split is not None
+        else _mean_where(performance, plotted)
+    )
+    i_split = (
+        np.full(g, importance_split, dtype=float)
+        if importance_split is not None
+        else _mean_where(rho, plotted)
+    )
     high_i = rho >= i_split[:, None]
     high_p = performance >= p_split[:, None]
-    quadrant = np.where(high_i, np.where(high_p, "keep_up", "fix_first"),
-                        np.where(high_p, "possible_overkill", "low_priority")).astype(object)
+    quadrant = np.where(
+        high_i,
+        np.where(high_p, "keep_up", "fix_first"),
+        np.where(high_p, "possible_overkill", "low_priority"),
+    ).astype(object)
     quadrant[np.isnan(rho) | np.isnan(performance)] = None
 
     c = len(criteria)
@@ -205,12 +221,24 @@ def drivers(
     table["_q"] = table["quadrant"].map(order).fillna(len(order))
     groups = list(grouping.groups.columns)
     table["_g"] = take
-    table = table.sort_values(["_g", "_q", "importance"], ascending=[True, True, False],
-                              kind="stable")
+    table = table.sort_values(
+        ["_g", "_q", "importance"], ascending=[True, True, False], kind="stable"
+    )
     table["priority"] = table.groupby("_g").cumcount() + 1
     table = table.drop(columns=["_q", "_g"]).reset_index(drop=True)
-    columns = [*groups, "priority", "item", "element", "label_vi", "n", "performance",
-               "n_pairs", "importance", "quadrant", "quadrant_vi"]
+    columns = [
+        *groups,
+        "priority",
+        "item",
+        "element",
+        "label_vi",
+        "n",
+        "performance",
+        "n_pairs",
+        "importance",
+        "quadrant",
+        "quadrant_vi",
+    ]
     return DriversResult(table[columns], performance_split, importance_split)
 
 

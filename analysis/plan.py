@@ -144,8 +144,13 @@ def build_plan(questionnaire: Questionnaire, settings: ScoringSettings) -> Scori
         else:
             score, kind = table([c for c in settings.satisfied_codes if c in scale]), "share"
         return Measure(
-            item.code, columns.index(item.code), level, item_label(item), kind,
-            table(counted), score,
+            item.code,
+            columns.index(item.code),
+            level,
+            item_label(item),
+            kind,
+            table(counted),
+            score,
         )
 
     for code in satisfaction:
@@ -162,29 +167,55 @@ def build_plan(questionnaire: Questionnaire, settings: ScoringSettings) -> Scori
         elif item.role == "expectation":
             # "Share answering 3 or 4 on desire-4": the two highest codes of the scale.
             measures.append(
-                Measure(code, columns.index(code), "expectation", item_label(item), "share",
-                        table(scale), table(scale[-2:]))
+                Measure(
+                    code,
+                    columns.index(code),
+                    "expectation",
+                    item_label(item),
+                    "share",
+                    table(scale),
+                    table(scale[-2:]),
+                )
             )
         elif item.type == "multi":
             for option in item.scale.options:
                 stored = f"{code}_{option.code}"
                 measures.append(
-                    Measure(stored, columns.index(stored), "perception",
-                            f"{item_label(item)}: {option.label.vi}", "share",
-                            table(item.codes), table([1]))  # 1 = chosen
+                    Measure(
+                        stored,
+                        columns.index(stored),
+                        "perception",
+                        f"{item_label(item)}: {option.label.vi}",
+                        "share",
+                        table(item.codes),
+                        table([1]),
+                    )  # 1 = chosen
                 )
         elif item.report_options:
             measures.append(
-                Measure(code, columns.index(code), "perception", item_label(item), "share",
-                        table(scale), table(list(item.report_options)))
+                Measure(
+                    code,
+                    columns.index(code),
+                    "perception",
+                    item_label(item),
+                    "share",
+                    table(scale),
+                    table(list(item.report_options)),
+                )
             )
         else:
             # No named option to report: the share of each option.
             for option in item.scale.options:
                 measures.append(
-                    Measure(f"{code}:{option.code}", columns.index(code), "perception",
-                            f"{item_label(item)}: {option.label.vi}", "share",
-                            table(scale), table([option.code]))
+                    Measure(
+                        f"{code}:{option.code}",
+                        columns.index(code),
+                        "perception",
+                        f"{item_label(item)}: {option.label.vi}",
+                        "share",
+                        table(scale),
+                        table([option.code]),
+                    )
                 )
 
     nodes: list[Node] = []
@@ -195,8 +226,12 @@ def build_plan(questionnaire: Questionnaire, settings: ScoringSettings) -> Scori
         children = tuple(add(child) for child in node.children)
         leaf = tuple(columns.index(code) for code in node.leaf_items())
         nodes[position] = Node(
-            node.code, node.level, node.label.vi,
-            tuple(by_item[code] for code in node.items), children, leaf,
+            node.code,
+            node.level,
+            node.label.vi,
+            tuple(by_item[code] for code in node.items),
+            children,
+            leaf,
         )
         return position
 

@@ -99,8 +99,7 @@ def rank_units(
             f"unit_column must be one of the grouping columns {list(scores.group_columns)}, "
             f"got {unit_column!r}"
         )
-    table = scores.to_frame()[[*scores.group_columns, "level", "code", "index", "n",
-                               "min_n_flag"]]
+    table = scores.to_frame()[[*scores.group_columns, "level", "code", "index", "n", "min_n_flag"]]
     partition = [c for c in scores.group_columns if c != unit_column] + ["level", "code"]
     if units is not None:
         chains = unit_ancestors(units)
@@ -132,8 +131,18 @@ def rank_units(
         joined = lookup.merge(earlier, on=[*keys, "_before"], how="left")
         table["rank_previous"] = joined["rank_previous"].astype("Int64").to_numpy()
     table["rank_change"] = table["rank_previous"] - table["rank"]
-    columns = [*scores.group_columns, "level", "code", "index", "n", "min_n_flag", "rank",
-               "rank_previous", "rank_change", "status"]
+    columns = [
+        *scores.group_columns,
+        "level",
+        "code",
+        "index",
+        "n",
+        "min_n_flag",
+        "rank",
+        "rank_previous",
+        "rank_change",
+        "status",
+    ]
     return RankResult(table[columns].reset_index(drop=True), unit_column)
 
 
@@ -185,6 +194,15 @@ def expectation_ranking(scores: ScoreResult, decimals: int | None = 2) -> Expect
         priority = key.rank(method="min", ascending=False)
     table.insert(len(groups), "priority", priority.astype("Int64"))
     table = table.sort_values([*groups, "priority"], kind="stable")  # ties: form order
-    columns = [*groups, "priority", "code", "label_vi", "n", "index", "ci_low", "ci_high",
-               "min_n_flag"]
+    columns = [
+        *groups,
+        "priority",
+        "code",
+        "label_vi",
+        "n",
+        "index",
+        "ci_low",
+        "ci_high",
+        "min_n_flag",
+    ]
     return ExpectationRanking(table[columns].reset_index(drop=True))

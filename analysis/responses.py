@@ -101,7 +101,11 @@ def read_responses(path: str | Path) -> pd.DataFrame:
 def _read_csv(path: Path, source: str) -> pd.DataFrame:
     try:
         return pd.read_csv(
-            path, dtype=str, encoding="utf-8-sig", keep_default_na=False, na_values=[""],
+            path,
+            dtype=str,
+            encoding="utf-8-sig",
+            keep_default_na=False,
+            na_values=[""],
             skipinitialspace=False,
         )
     except UnicodeDecodeError as exc:
@@ -114,7 +118,8 @@ def _read_csv(path: Path, source: str) -> pd.DataFrame:
         line = _parser_line(str(exc))
         raise DataError(
             "not a well-formed CSV table (a row has more cells than the header)",
-            source=source, row=line,
+            source=source,
+            row=line,
         ) from None
 
 
@@ -131,8 +136,9 @@ def _read_xlsx(path: Path, source: str) -> pd.DataFrame:
     if not zipfile.is_zipfile(path):
         raise DataError("not an XLSX workbook (the file is not a zip package)", source=source)
     try:
-        frame = pd.read_excel(path, dtype=str, engine="openpyxl", keep_default_na=False,
-                              na_values=[""])
+        frame = pd.read_excel(
+            path, dtype=str, engine="openpyxl", keep_default_na=False, na_values=[""]
+        )
     except (ValueError, KeyError, zipfile.BadZipFile, OSError) as exc:
         raise DataError(f"cannot read the workbook ({exc})", source=source) from None
     return frame
@@ -242,12 +248,16 @@ def _item_codes(frame: pd.DataFrame, name: str, allowed: tuple[int, ...]) -> NDA
         except ValueError:
             raise DataError(
                 f"{shown(value)} is not an answer code (allowed: {allowed_text} or empty)",
-                row=_first_row(frame, positions == k), column=name, value=value,
+                row=_first_row(frame, positions == k),
+                column=name,
+                value=value,
             ) from None
         if code is not None and code not in allowed:
             raise DataError(
                 f"code {code} is out of range (allowed: {allowed_text} or empty)",
-                row=_first_row(frame, positions == k), column=name, value=value,
+                row=_first_row(frame, positions == k),
+                column=name,
+                value=value,
             )
         mapped[k] = EMPTY if code is None else code
     return mapped[positions]
@@ -261,14 +271,16 @@ def _check_questionnaire_columns(frame: pd.DataFrame, plan: ScoringPlan) -> None
         positions, uniques = pd.factorize(frame[column], use_na_sentinel=True)
         for k, value in enumerate(uniques):
             text = str(value).strip()
-            if text in ("", str(expected)) or (column == "questionnaire_version" and _same_int(
-                value, q.version
-            )):
+            if text in ("", str(expected)) or (
+                column == "questionnaire_version" and _same_int(value, q.version)
+            ):
                 continue
             raise DataError(
                 f"this response answers {column} {text!r}, but it is being scored as {q.key}; "
                 "score each questionnaire version separately",
-                row=_first_row(frame, positions == k), column=column, value=value,
+                row=_first_row(frame, positions == k),
+                column=column,
+                value=value,
             )
 
 
@@ -293,7 +305,9 @@ def _valid_column(frame: pd.DataFrame) -> NDArray[np.bool_]:
         elif text:
             raise DataError(
                 f"{shown(value)} is not 1/0 or true/false",
-                row=_first_row(frame, positions == k), column="valid", value=value,
+                row=_first_row(frame, positions == k),
+                column="valid",
+                value=value,
             )
     return mapped[positions]
 

@@ -107,28 +107,36 @@ def sample_plan(
     keys = list(scores.group_columns)
     for column in [*keys, transactions_column]:
         if column not in transactions.columns:
-            raise DataError("the transactions table needs the grouping columns and the counts",
-                            source="transactions", column=column)
+            raise DataError(
+                "the transactions table needs the grouping columns and the counts",
+                source="transactions",
+                column=column,
+            )
     counts = pd.to_numeric(transactions[transactions_column], errors="coerce")
     bad = ~(counts.notna() & (counts >= 0) & (counts == counts.round()))
     if bad.any():
         row = bad[bad].index[0]
         raise DataError(
             f"{shown(transactions[transactions_column].loc[row])} is not a whole number ≥ 0",
-            source="transactions", row=row, column=transactions_column,
+            source="transactions",
+            row=row,
+            column=transactions_column,
         )
     plan = transactions[keys].copy()
     plan["transactions"] = counts.astype(np.int64)
     plan["required_n"] = required_sample_size(plan["transactions"], margin)
     responses = scores.responses
     if "received" not in responses.columns:
-        raise ValueError("sample_plan needs scores computed from responses (score), "
-                         "not from a count table")
+        raise ValueError(
+            "sample_plan needs scores computed from responses (score), not from a count table"
+        )
     for column in keys:  # align the key dtypes (a CSV gives text, the scores may hold numbers)
         plan[column] = plan[column].astype(responses[column].dtype)
-    merged = plan.merge(responses[[*keys, "received", "scored"]], on=keys, how="left") if keys \
-        else plan.assign(received=responses["received"].iloc[0],
-                         scored=responses["scored"].iloc[0])
+    merged = (
+        plan.merge(responses[[*keys, "received", "scored"]], on=keys, how="left")
+        if keys
+        else plan.assign(received=responses["received"].iloc[0], scored=responses["scored"].iloc[0])
+    )
     merged["received"] = merged["received"].fillna(0).astype(np.int64)
     merged["achieved_n"] = merged.pop("scored").fillna(0).astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -127,8 +127,13 @@ def check_rows(
     plan = build_plan(q, settings)
     matrix = response_matrix(responses, plan, settings, weights)
     grouping = build_grouping(
-        responses, by, period=period, time_column=time_column, timezone=timezone,
-        units=units, unit_column=unit_column,
+        responses,
+        by,
+        period=period,
+        time_column=time_column,
+        timezone=timezone,
+        units=units,
+        unit_column=unit_column,
     )
     return CheckedRows(q, settings, plan, matrix, grouping, scored_pairs(matrix, grouping))
 
@@ -219,11 +224,25 @@ def score(
     1     TC  4   50.0
     2  HL_TC  4   50.0
     """
-    rows = check_rows(responses, questionnaire, settings, by=by, period=period,
-                      weights=weights, units=units, unit_column=unit_column,
-                      time_column=time_column, timezone=timezone)
+    rows = check_rows(
+        responses,
+        questionnaire,
+        settings,
+        by=by,
+        period=period,
+        weights=weights,
+        units=units,
+        unit_column=unit_column,
+        time_column=time_column,
+        timezone=timezone,
+    )
     q, settings, plan, matrix, grouping, pairs = (
-        rows.questionnaire, rows.settings, rows.plan, rows.matrix, rows.grouping, rows.pairs
+        rows.questionnaire,
+        rows.settings,
+        rows.plan,
+        rows.matrix,
+        rows.grouping,
+        rows.pairs,
     )
     tally = tally_rows(matrix, pairs, plan)
     items = item_estimates(tally, plan, settings.confidence)
@@ -274,8 +293,13 @@ def report_order(plan: ScoringPlan) -> list[tuple[str, int]]:
 
     walk(0)
     listed = {m for kind, m in order if kind == "measure"}
-    rank = {"item": 0, "overall_question": 1, "element_question": 2, "expectation": 3,
-            "perception": 4}
+    rank = {
+        "item": 0,
+        "overall_question": 1,
+        "element_question": 2,
+        "expectation": 3,
+        "perception": 4,
+    }
     rest = sorted(
         (m for m in range(len(plan.measures)) if m not in listed),
         key=lambda m: (rank[plan.measures[m].level], m),
@@ -300,9 +324,7 @@ def tidy_table(
     n = np.empty((g, r))
     level, code, label, kind = [], [], [], []
     node_n = tally.node_n
-    node_low, node_high = normal_interval(
-        100 * nodes.value, 100 * node_se, settings.confidence
-    )
+    node_low, node_high = normal_interval(100 * nodes.value, 100 * node_se, settings.confidence)
     for k, (what, p) in enumerate(order):
         if what == "node":
             node = plan.nodes[p]
@@ -327,8 +349,10 @@ def tidy_table(
             label.append(measure.label_vi)
             kind.append(measure.kind)
     take = np.repeat(np.arange(g), r)
-    table = groups.iloc[take].reset_index(drop=True) if len(groups.columns) else pd.DataFrame(
-        index=pd.RangeIndex(g * r)
+    table = (
+        groups.iloc[take].reset_index(drop=True)
+        if len(groups.columns)
+        else pd.DataFrame(index=pd.RangeIndex(g * r))
     )
     counts = pd.array(n.ravel(), dtype="Int64")
     table["level"] = np.tile(np.array(level, dtype=object), g)
@@ -392,28 +416,41 @@ def count_table(
     2  HL_TT     5  2
     3  HL_CC     1  1
     """
-    rows = check_rows(responses, questionnaire, settings, by=by, period=period,
-                      weights=weights, units=units, unit_column=unit_column,
-                      time_column=time_column, timezone=timezone)
+    rows = check_rows(
+        responses,
+        questionnaire,
+        settings,
+        by=by,
+        period=period,
+        weights=weights,
+        units=units,
+        unit_column=unit_column,
+        time_column=time_column,
+        timezone=timezone,
+    )
     plan, grouping = rows.plan, rows.grouping
     tally = tally_rows(rows.matrix, rows.pairs, plan)
     g_idx, c_idx, s_idx = np.nonzero(tally.counts[:, :, 1:])
-    item_part = pd.DataFrame({
-        "_g": g_idx,
-        "item": np.array(plan.columns, dtype=object)[c_idx],
-        "code": s_idx.astype(np.int64),
-        "n": tally.counts[g_idx, c_idx, s_idx + 1],
-    })
+    item_part = pd.DataFrame(
+        {
+            "_g": g_idx,
+            "item": np.array(plan.columns, dtype=object)[c_idx],
+            "code": s_idx.astype(np.int64),
+            "n": tally.counts[g_idx, c_idx, s_idx + 1],
+        }
+    )
     if tally.weight is not None and tally.weight_sq is not None:
         item_part["weight"] = tally.weight[g_idx, c_idx, s_idx + 1]
         item_part["weight_sq"] = tally.weight_sq[g_idx, c_idx, s_idx + 1]
     g_count, v_count = tally.node_n.shape
-    node_part = pd.DataFrame({
-        "_g": np.repeat(np.arange(g_count), v_count),
-        "item": np.tile(np.array([nd.code for nd in plan.nodes], dtype=object), g_count),
-        "code": pd.array([pd.NA] * (g_count * v_count), dtype="Int64"),
-        "n": tally.node_n.ravel(),
-    })
+    node_part = pd.DataFrame(
+        {
+            "_g": np.repeat(np.arange(g_count), v_count),
+            "item": np.tile(np.array([nd.code for nd in plan.nodes], dtype=object), g_count),
+            "code": pd.array([pd.NA] * (g_count * v_count), dtype="Int64"),
+            "n": tally.node_n.ravel(),
+        }
+    )
     both = pd.concat([item_part.astype({"code": "Int64"}), node_part], ignore_index=True)
     both = both.sort_values("_g", kind="stable").reset_index(drop=True)
     groups = grouping.groups.iloc[both["_g"].to_numpy()].reset_index(drop=True)
@@ -469,8 +506,10 @@ def score_counts(
             raise DataError("the count table needs item, code and n", column=column)
     has_weight = "weight" in counts.columns
     if has_weight != ("weight_sq" in counts.columns):
-        raise DataError("weight (Σw) and weight_sq (Σw²) go together",
-                        column="weight" if not has_weight else "weight_sq")
+        raise DataError(
+            "weight (Σw) and weight_sq (Σw²) go together",
+            column="weight" if not has_weight else "weight_sq",
+        )
     reserved = {*COUNT_COLUMNS, *WEIGHT_COLUMNS}
     by = [c for c in counts.columns if c not in reserved] if by is None else list(by)
     grouping = build_grouping(counts, by)
@@ -489,17 +528,20 @@ def score_counts(
     if unknown.any():
         row = counts.index[int(np.flatnonzero(unknown)[0])]
         name = counts["item"].loc[row]
-        raise DataError(f"{shown(name)} is not an item or index of {q.key}", row=row,
-                        column="item", value=name)
+        raise DataError(
+            f"{shown(name)} is not an item or index of {q.key}", row=row, column="item", value=name
+        )
     n = _whole_numbers(counts, "n")
-    code_raw = pd.to_numeric(counts["code"], errors="coerce").to_numpy(dtype=float,
-                                                                        na_value=np.nan)
+    code_raw = pd.to_numeric(counts["code"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     is_item = col >= 0
     allowed = np.zeros((c, k), dtype=bool)  # allowed[column, slot]
     for j, codes in enumerate(plan.allowed):
         allowed[j, [code + 1 for code in codes]] = True
-    whole = np.isfinite(code_raw) & (code_raw == np.round(code_raw)) & (code_raw >= 0) & (
-        code_raw < k - 1
+    whole = (
+        np.isfinite(code_raw)
+        & (code_raw == np.round(code_raw))
+        & (code_raw >= 0)
+        & (code_raw < k - 1)
     )
     slot = np.where(whole, code_raw, -1).astype(np.int64) + 1
     bad = is_item & ~(whole & allowed[np.maximum(col, 0), slot])
@@ -508,13 +550,16 @@ def score_counts(
         raise DataError(
             f"code {shown(counts['code'].loc[row])} is not a code of item "
             f"{plan.columns[col[counts.index.get_loc(row)]]}",
-            row=row, column="code", value=counts["code"].loc[row],
+            row=row,
+            column="code",
+            value=counts["code"].loc[row],
         )
     bad_node = (node >= 0) & ~np.isnan(code_raw)
     if bad_node.any():
         row = counts.index[int(np.flatnonzero(bad_node)[0])]
-        raise DataError("a node row (item = an index code) has an empty code", row=row,
-                        column="code")
+        raise DataError(
+            "a node row (item = an index code) has an empty code", row=row, column="code"
+        )
 
     item_rows = np.flatnonzero(is_item[rows])
     key = (gid[item_rows] * c + col[rows[item_rows]]) * k + slot[rows[item_rows]]
@@ -533,8 +578,7 @@ def score_counts(
         node_key = gid[node_rows] * len(plan.nodes) + node[rows[node_rows]]
         _no_duplicates(counts, rows[node_rows], node_key, g * len(plan.nodes))
         node_n.ravel()[node_key] = n[rows[node_rows]]
-    tally = Tally(tally_counts.round().astype(np.int64).reshape(g, c, k), weight, weight_sq,
-                  node_n)
+    tally = Tally(tally_counts.round().astype(np.int64).reshape(g, c, k), weight, weight_sq, node_n)
     items = item_estimates(tally, plan, settings.confidence)
     nodes = node_indices(items.share, plan, settings.empty_child)
     se = np.full(nodes.value.shape, np.nan)
@@ -542,34 +586,48 @@ def score_counts(
     responses = grouping.groups.copy()
     root = node_n[:, 0]  # scored respondents, when the table has node rows
     responses["scored"] = pd.array([int(v) if v >= 0 else pd.NA for v in root], dtype="Int64")
-    order = tuple(str(v) for v in grouping.groups[PERIOD].dropna().unique()) if (
-        PERIOD in grouping.groups.columns) else ()
+    order = (
+        tuple(str(v) for v in grouping.groups[PERIOD].dropna().unique())
+        if (PERIOD in grouping.groups.columns)
+        else ()
+    )
     return ScoreResult(
-        table=table, responses=responses, group_columns=tuple(grouping.groups.columns),
-        questionnaire=q.key, method=plan.method, settings=settings, period_order=order,
+        table=table,
+        responses=responses,
+        group_columns=tuple(grouping.groups.columns),
+        questionnaire=q.key,
+        method=plan.method,
+        settings=settings,
+        period_order=order,
     )
 
 
 def _whole_numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float,
-                                                                    na_value=np.nan)
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     bad = ~(np.isfinite(values) & (values >= 0) & (values == np.round(values)))
     if bad.any():
         row = frame.index[int(np.flatnonzero(bad)[0])]
-        raise DataError(f"{shown(frame[column].loc[row])} is not a count (a whole number ≥ 0)",
-                        row=row, column=column, value=frame[column].loc[row])
+        raise DataError(
+            f"{shown(frame[column].loc[row])} is not a count (a whole number ≥ 0)",
+            row=row,
+            column=column,
+            value=frame[column].loc[row],
+        )
     return values.astype(np.int64)
 
 
 def _positive_sums(frame: pd.DataFrame, column: str) -> np.ndarray:
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float,
-                                                                    na_value=np.nan)
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     is_item = frame["code"].notna().to_numpy()
     bad = is_item & ~(np.isfinite(values) & (values > 0))
     if bad.any():
         row = frame.index[int(np.flatnonzero(bad)[0])]
-        raise DataError(f"{shown(frame[column].loc[row])} is not a positive sum of weights",
-                        row=row, column=column, value=frame[column].loc[row])
+        raise DataError(
+            f"{shown(frame[column].loc[row])} is not a positive sum of weights",
+            row=row,
+            column=column,
+            value=frame[column].loc[row],
+        )
     return np.nan_to_num(values)
 
 
@@ -578,5 +636,6 @@ def _no_duplicates(frame: pd.DataFrame, rows: np.ndarray, key: np.ndarray, size:
     if (times > 1).any():
         dup = np.flatnonzero(times > 1)[0]
         row = frame.index[int(rows[np.flatnonzero(key == dup)[1]])]
-        raise DataError("this (group, item, code) appears twice in the count table", row=row,
-                        column="item")
+        raise DataError(
+            "this (group, item, code) appears twice in the count table", row=row, column="item"
+        )

@@ -64,9 +64,7 @@ class ScoringSettings:
 
     def __post_init__(self) -> None:
         if self.method not in (None, "top2box", "mean_score"):
-            raise ValueError(
-                f"method must be 'top2box', 'mean_score' or None, got {self.method!r}"
-            )
+            raise ValueError(f"method must be 'top2box', 'mean_score' or None, got {self.method!r}")
         codes = tuple(self.satisfied_codes)
         if not codes or not all(isinstance(c, int) and 1 <= c <= 99 for c in codes):
             raise ValueError(
@@ -75,9 +73,7 @@ class ScoringSettings:
         object.__setattr__(self, "satisfied_codes", codes)
         share = self.validity_min_share
         if share is not None and (
-            isinstance(share, bool)
-            or not isinstance(share, int | float)
-            or not 0 <= share <= 1
+            isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1
         ):
             raise ValueError(f"validity_min_share must be from 0 to 1, got {share!r}")
         if self.cannot_judge not in ("missing", "not_satisfied"):

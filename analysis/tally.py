@@ -118,8 +118,10 @@ def tally_rows(matrix: ResponseMatrix, pairs: ScoredPairs, plan: ScoringPlan) ->
             weight[:, j, :] = np.bincount(key, pairs.weights, size)[: g * k].reshape(g, k)
             weight_sq[:, j, :] = np.bincount(key, w2, size)[: g * k].reshape(g, k)
     node_n = np.stack(
-        [np.bincount(pairs.gid[a], minlength=pairs.bins)[:g]
-         for a in answered_any(matrix, pairs, plan)],
+        [
+            np.bincount(pairs.gid[a], minlength=pairs.bins)[:g]
+            for a in answered_any(matrix, pairs, plan)
+        ],
         axis=1,
     ).astype(np.int64)
     return Tally(counts, weight, weight_sq, node_n)
@@ -149,9 +151,11 @@ def item_estimates(tally: Tally, plan: ScoringPlan, confidence: float) -> ItemEs
         a, y = measure.answered, measure.score
         counts = tally.counts[:, measure.column, :]
         w = counts.astype(float) if tally.weight is None else tally.weight[:, measure.column, :]
-        w2 = counts.astype(float) if tally.weight_sq is None else tally.weight_sq[
-            :, measure.column, :
-        ]
+        w2 = (
+            counts.astype(float)
+            if tally.weight_sq is None
+            else tally.weight_sq[:, measure.column, :]
+        )
         answers = counts @ a.astype(np.int64)
         wa = w @ a
         with np.errstate(divide="ignore", invalid="ignore"):

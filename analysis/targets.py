@@ -37,16 +37,22 @@ def read_targets(targets: pd.DataFrame, source: str = "targets") -> pd.DataFrame
     frame = targets.rename(columns={"index": "code"})
     for column in ("unit_code", "code", "target"):
         if column not in frame.columns:
-            raise DataError("a targets table needs unit_code, index and target", source=source,
-                            column=column if column != "code" else "index")
+            raise DataError(
+                "a targets table needs unit_code, index and target",
+                source=source,
+                column=column if column != "code" else "index",
+            )
     out = pd.DataFrame(index=frame.index)
     out["unit_code"] = frame["unit_code"].astype("str").str.strip()
     out["code"] = frame["code"].astype("str").str.strip()
     if PERIOD in frame.columns:
         # A spreadsheet may hold the year 2025 as the number 2025.0.
         out[PERIOD] = (
-            frame[PERIOD].astype("str").str.strip().fillna("").str.replace(r"^(\d+)\.0$", r"\1",
-                                                                            regex=True)
+            frame[PERIOD]
+            .astype("str")
+            .str.strip()
+            .fillna("")
+            .str.replace(r"^(\d+)\.0$", r"\1", regex=True)
         )
     else:
         out[PERIOD] = ""
@@ -54,14 +60,22 @@ def read_targets(targets: pd.DataFrame, source: str = "targets") -> pd.DataFrame
     bad = ~values.between(0, 100)
     if bad.any():
         row = bad[bad].index[0]
-        raise DataError(f"target {shown(frame['target'].loc[row])} is not a number from 0 to 100",
-                        source=source, row=row, column="target")
+        raise DataError(
+            f"target {shown(frame['target'].loc[row])} is not a number from 0 to 100",
+            source=source,
+            row=row,
+            column="target",
+        )
     out["target"] = values.astype(float)
     dup = out.duplicated(["unit_code", "code", PERIOD], keep="first")
     if dup.any():
         row = dup[dup].index[0]
-        raise DataError("this unit, index and period has a target already", source=source,
-                        row=row, column="target")
+        raise DataError(
+            "this unit, index and period has a target already",
+            source=source,
+            row=row,
+            column="target",
+        )
     return out
 
 
@@ -109,11 +123,13 @@ def join_targets(
     plan = read_targets(targets)
     table = scores.to_frame()
     units = (
-        table[unit_column].astype("str") if unit_column in scores.group_columns
+        table[unit_column].astype("str")
+        if unit_column in scores.group_columns
         else pd.Series(EVERY, index=table.index)
     )
     periods = (
-        table[PERIOD].astype("str") if PERIOD in scores.group_columns
+        table[PERIOD].astype("str")
+        if PERIOD in scores.group_columns
         else pd.Series("", index=table.index)
     )
     found = pd.Series(np.nan, index=table.index)
@@ -123,11 +139,13 @@ def join_targets(
         subset = subset[(subset[PERIOD] == "") == period_any]
         if subset.empty:
             continue
-        lookup = pd.DataFrame({
-            "unit_code": EVERY if unit_any else units,
-            "code": table["code"],
-            PERIOD: "" if period_any else periods,
-        })
+        lookup = pd.DataFrame(
+            {
+                "unit_code": EVERY if unit_any else units,
+                "code": table["code"],
+                PERIOD: "" if period_any else periods,
+            }
+        )
         hit = lookup.merge(subset, on=["unit_code", "code", PERIOD], how="left")["target"]
         hit.index = table.index
         found = hit.where(hit.notna(), found)
@@ -136,8 +154,18 @@ def join_targets(
     table["gap"] = table["index"] - table["target"]
     table["met"] = pd.array(table["index"] >= table["target"], dtype="boolean")
     table.loc[table["index"].isna(), "met"] = pd.NA
-    columns = [*scores.group_columns, "level", "code", "label_vi", "n", "index", "min_n_flag",
-               "target", "gap", "met"]
+    columns = [
+        *scores.group_columns,
+        "level",
+        "code",
+        "label_vi",
+        "n",
+        "index",
+        "min_n_flag",
+        "target",
+        "gap",
+        "met",
+    ]
     return TargetResult(table[columns].reset_index(drop=True))
 
 
@@ -180,8 +208,10 @@ def par_index_points(scores: ScoreResult, max_points: float, code: str = "SIPAS"
     """
     if not isinstance(scores, ScoreResult):
         raise TypeError(f"scores must be a ScoreResult, got {type(scores).__name__}")
-    if isinstance(max_points, bool) or not isinstance(max_points, int | float) or not (
-        max_points > 0 and np.isfinite(max_points)
+    if (
+        isinstance(max_points, bool)
+        or not isinstance(max_points, int | float)
+        or not (max_points > 0 and np.isfinite(max_points))
     ):
         raise ValueError(f"max_points must be a positive number, got {max_points!r}")
     table = scores.to_frame()
