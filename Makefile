@@ -8,6 +8,9 @@ PORT ?= 5000
 
 .PHONY: run test setup lint i18n bench clean
 
+# The links `make run` prints and the QR codes it serves point at where it listens, unless
+# SIPAS_PUBLIC_BASE_URL says otherwise.
+run: export SIPAS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: setup
 	$(SIPAS) db upgrade
 	$(SIPAS) questionnaires publish
