@@ -40,8 +40,13 @@ i18n: setup
 	$(BIN)/pybabel update -i survey_app/translations/messages.pot -d survey_app/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d survey_app/translations
 
+# Every benchmark in turn (about half an hour); each writes its section of bench/RESULTS.md.
 bench: setup
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.page_weight
+	$(BIN)/python -m bench.submit_load
+	$(BIN)/python -m bench.kiosk_load
+	$(BIN)/python -m bench.officer_reports
+	$(BIN)/python bench/analysis/bench_scoring.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
