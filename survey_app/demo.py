@@ -249,9 +249,9 @@ def load_demo(session: Session, *, responses: int = 3000, seed: int = 2024) -> s
         )
         add_response(
             session,
+            desk,
             NewResponse(
                 uuid=uuid.UUID(int=rng.getrandbits(128), version=4),
-                desk=desk,
                 version=version,
                 answers=checked,
                 channel="qr" if rng.random() < 0.85 else "web",

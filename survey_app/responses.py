@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, exists, insert, select
+from sqlalchemy import Connection, Engine, Table, bindparam, exists, insert, select, text
 from sqlalchemy.orm import Session
 
 from questionnaires import CheckedAnswers
@@ -19,6 +19,7 @@ from .models import (
     InvitationUse,
     Response,
     Service,
+    Unit,
     utcnow,
 )
 from .questionnaire_store import PublishedVersion
@@ -28,6 +29,8 @@ RESPONSES = cast(Table, Response.__table__)
 ANSWERS = cast(Table, Answer.__table__)
 COMMENTS = cast(Table, Comment.__table__)
 INVITATION_USES = cast(Table, InvitationUse.__table__)
+DESKS = cast(Table, Desk.__table__)
+UNITS = cast(Table, Unit.__table__)
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,6 @@ class NewResponse:
     """Everything known about a response before it is stored."""
 
     uuid: uuid.UUID
-    desk: Desk
     version: PublishedVersion
     answers: CheckedAnswers
     channel: str
@@ -65,38 +67,66 @@ def invitation_used(session: Session, desk: Desk, digest: str) -> bool:
 
 
 def add_response(
-    session: Session, new: NewResponse, *, submitted_at: datetime | None = None
+    session: Session, desk: Desk, new: NewResponse, *, submitted_at: datetime | None = None
 ) -> int:
-    """Insert the response, its answers, comment and invitation use (no commit); returns its id.
+    """Insert the response at ``desk`` with its answers, comment and invitation use (no commit);
+    returns its id.
 
     Statements run at once, so a duplicate UUID or an answered dossier raises IntegrityError here
     (unique constraints, also against a concurrent request); the caller rolls back and decides
-    what that means for its client. Core inserts (one executemany for the answers) skip the
-    ORM's unit of work: the submit path is the hottest code in the app.
+    what that means for its client.
     """
-    now = submitted_at or utcnow()
     # The session's own connection, so these inserts share its transaction, but without the
     # ORM's statement handling, which is most of the cost of a Core insert run through it.
-    connection = session.connection()
-    response_id = connection.execute(
+    return _insert(session.connection(), desk.id, desk.unit_id, new, submitted_at or utcnow())
+
+
+def add_response_at_desk(engine: Engine, desk_code: str, new: NewResponse) -> int | None:
+    """Store the response at the active desk with this public code, committed; returns its id,
+    or None when there is no such active desk (nothing is stored then).
+
+    The citizen survey's submit path, the hottest code in the app: on PostgreSQL one statement
+    (one round trip, atomic on its own) finds the desk and inserts everything; elsewhere one
+    short transaction does the same in steps. A duplicate UUID or an answered dossier raises
+    IntegrityError and stores nothing.
+    """
+    now = utcnow()
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            params = _store_params(desk_code, new, now)
+            response_id: int | None = connection.execute(_STORE_AT_DESK, params).scalar()
+            return response_id
+    with engine.begin() as connection:
+        desk = connection.execute(_ACTIVE_DESK, {"code": desk_code}).first()
+        if desk is None:
+            return None
+        return _insert(connection, desk.id, desk.unit_id, new, now)
+
+
+def _response_row(new: NewResponse, now: datetime) -> dict[str, object]:
+    """The response's own columns, except where it was answered (desk and unit)."""
+    return {
+        "uuid": new.uuid,
+        "service_id": new.service.id if new.service else None,
+        "channel": new.channel,
+        "questionnaire_version_id": new.version.id,
+        "submitted_at": now,
+        "answered_at": new.answered_at,
+        "duration_seconds": new.duration_seconds,
+        "language": new.language,
+        "valid": new.answers.valid,
+        "flags": ";".join(sorted(set(new.flags))),
+        "via_invitation": new.invitation_digest is not None,
+    }
+
+
+def _insert(
+    connection: Connection, desk_id: int, unit_id: int, new: NewResponse, now: datetime
+) -> int:
+    response_id: int = connection.execute(
         insert(RESPONSES).returning(RESPONSES.c.id),
-        [
-            {
-                "uuid": new.uuid,
-                "desk_id": new.desk.id,
-                "unit_id": new.desk.unit_id,
-                "service_id": new.service.id if new.service else None,
-                "channel": new.channel,
-                "questionnaire_version_id": new.version.id,
-                "submitted_at": now,
-                "answered_at": new.answered_at,
-                "duration_seconds": new.duration_seconds,
-                "language": new.language,
-                "valid": new.answers.valid,
-                "flags": ";".join(sorted(set(new.flags))),
-                "via_invitation": new.invitation_digest is not None,
-            }
-        ],
+        [{**_response_row(new, now), "desk_id": desk_id, "unit_id": unit_id}],
     ).scalar_one()
     if new.answers.codes:
         # An executemany of one cached statement: SQLAlchemy sends it to PostgreSQL in one
@@ -116,12 +146,65 @@ def add_response(
     if new.invitation_digest is not None:
         connection.execute(
             insert(INVITATION_USES),
-            [
-                {
-                    "desk_id": new.desk.id,
-                    "dossier_digest": new.invitation_digest,
-                    "used_on": now.date(),
-                }
-            ],
+            [{"desk_id": desk_id, "dossier_digest": new.invitation_digest, "used_on": now.date()}],
         )
     return response_id
+
+
+_ACTIVE_DESK = (
+    select(DESKS.c.id, DESKS.c.unit_id)
+    .join(UNITS, UNITS.c.id == DESKS.c.unit_id)
+    .where(DESKS.c.code == bindparam("code"), DESKS.c.active.is_(True), UNITS.c.active.is_(True))
+)
+
+# Data-modifying CTEs all run, to completion, whether or not the final SELECT reads them; when no
+# active desk matches, `response` inserts nothing, so neither do the others.
+_STORE_AT_DESK = text(
+    """
+    WITH desk AS (
+        SELECT desks.id, desks.unit_id
+        FROM desks JOIN units ON units.id = desks.unit_id
+        WHERE desks.code = :desk_code AND desks.active AND units.active
+    ), response AS (
+        INSERT INTO responses (
+            uuid, desk_id, unit_id, service_id, channel, questionnaire_version_id, submitted_at,
+            answered_at, duration_seconds, language, valid, flags, via_invitation
+        )
+        SELECT :uuid, desk.id, desk.unit_id, :service_id, :channel, :questionnaire_version_id,
+            :submitted_at, :answered_at, :duration_seconds, :language, :valid, :flags,
+            :via_invitation
+        FROM desk
+        RETURNING id, desk_id
+    ), answer AS (
+        INSERT INTO answers (response_id, item, code)
+        SELECT response.id, given.item, given.code
+        FROM response,
+            unnest(CAST(:items AS VARCHAR[]), CAST(:codes AS SMALLINT[])) AS given (item, code)
+    ), comment AS (
+        INSERT INTO comments (response_id, text)
+        SELECT response.id, CAST(:comment AS TEXT) FROM response
+        WHERE CAST(:comment AS TEXT) IS NOT NULL
+    ), invitation_use AS (
+        INSERT INTO invitation_uses (desk_id, dossier_digest, used_on)
+        SELECT response.desk_id, CAST(:digest AS VARCHAR), CAST(:used_on AS DATE) FROM response
+        WHERE CAST(:digest AS VARCHAR) IS NOT NULL
+    )
+    SELECT id FROM response
+    """
+).bindparams(
+    bindparam("uuid", type_=RESPONSES.c.uuid.type),
+    bindparam("submitted_at", type_=RESPONSES.c.submitted_at.type),
+    bindparam("answered_at", type_=RESPONSES.c.answered_at.type),
+)
+
+
+def _store_params(desk_code: str, new: NewResponse, now: datetime) -> dict[str, object]:
+    return {
+        **_response_row(new, now),
+        "desk_code": desk_code,
+        "items": list(new.answers.codes),
+        "codes": list(new.answers.codes.values()),
+        "comment": new.answers.comment or None,
+        "digest": new.invitation_digest,
+        "used_on": now.date(),
+    }

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from survey_app.db import get_session
-from survey_app.models import Answer, Comment, QuestionnaireVersion, Response
+from survey_app.models import Answer, Comment, Desk, QuestionnaireVersion, Response
 
 from .conftest import CRITERIA, Field, Survey, full_answers, hidden_fields
 
@@ -162,6 +162,30 @@ def test_concurrent_double_submit_is_stored_once(app: Flask, field: Field) -> No
         thread.join(timeout=30)
     assert statuses == [303] * 4
     assert count_responses(app) == 1
+
+
+@pytest.mark.parametrize("closed", ["desk", "unit"])
+def test_a_desk_closed_while_the_form_was_open_stores_nothing(
+    app: Flask, survey: Survey, field: Field, closed: str
+) -> None:
+    hidden = survey.open(field.desk)
+    with app.app_context():
+        session = get_session()
+        desk = session.scalar(select(Desk).where(Desk.code == field.desk))
+        assert desk is not None
+        if closed == "desk":
+            desk.active = False
+        else:
+            desk.unit.active = False
+        session.commit()
+    response = survey.submit(field.desk, full_answers(comment="Ý kiến"), hidden)
+    assert response.status_code == 404
+    assert "Không tìm thấy quầy khảo sát" in response.get_data(as_text=True)
+    with app.app_context():
+        session = get_session()
+        assert count_responses(app) == 0
+        assert session.scalar(select(func.count()).select_from(Answer)) == 0
+        assert session.scalar(select(func.count()).select_from(Comment)) == 0
 
 
 # -- validation ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from flask import (
     Response,
@@ -28,13 +29,13 @@ from werkzeug.datastructures import MultiDict
 from questionnaires import Questionnaire, check_answers
 
 from .. import invitations
-from ..db import get_session
+from ..db import get_engine, get_session
 from ..errors import error_page, friendly_abort
 from ..i18n import current_language
 from ..models import Desk, Service, Unit
 from ..qr import qr_png, qr_svg
 from ..questionnaire_store import PublishedVersion, current_version, version_by_id
-from ..responses import NewResponse, add_response, invitation_used, response_exists
+from ..responses import NewResponse, add_response_at_desk, invitation_used, response_exists
 from ..web import csrf
 from . import bp
 from .form_token import FormToken
@@ -60,17 +61,22 @@ def get_desk_or_404(code: str) -> Desk:
             .where(Desk.code == normalised, Desk.active.is_(True), Unit.active.is_(True))
         )
     if desk is None:
-        friendly_abort(
-            404,
-            _("Không tìm thấy quầy khảo sát"),
-            _(
-                "Mã quầy “%(code)s” không có hoặc quầy đã ngừng nhận đánh giá. Vui lòng kiểm "
-                "tra lại mã in dưới mã QR tại quầy.",
-                code=code[:32],
-            ),
-            show_code_form=True,
-        )
+        no_such_desk(code)
     return desk
+
+
+def no_such_desk(code: str) -> NoReturn:
+    """The friendly 404 page for a desk code that is unknown or no longer takes answers."""
+    friendly_abort(
+        404,
+        _("Không tìm thấy quầy khảo sát"),
+        _(
+            "Mã quầy “%(code)s” không có hoặc quầy đã ngừng nhận đánh giá. Vui lòng kiểm "
+            "tra lại mã in dưới mã QR tại quầy.",
+            code=code[:32],
+        ),
+        show_code_form=True,
+    )
 
 
 def public_survey_url(desk_code: str, token: str | None = None) -> str:
@@ -206,14 +212,14 @@ def question_numbers(questionnaire: Questionnaire) -> dict[str, int]:
 ANSWERED_KEY = "answered"
 
 
-def _remember_answered(desk: Desk) -> None:
+def _remember_answered(desk_code: str) -> None:
     """Note in the (signed) session cookie that this browser has just answered at this desk."""
     now = datetime.now(UTC).timestamp()
     window = current_app.config["SURVEY_REPEAT_WINDOW"]
     answered = {
         code: at for code, at in session_cookie.get(ANSWERED_KEY, {}).items() if now - at < window
     }
-    answered[desk.code] = now
+    answered[desk_code] = now
     session_cookie[ANSWERED_KEY] = answered
 
 
@@ -256,16 +262,23 @@ def survey(code: str) -> Response:
 @bp.post("/s/<code>")
 @csrf.exempt  # checked below, so that a stale page keeps its answers instead of losing them
 def submit(code: str) -> ResponseReturnValue:
-    desk = get_desk_or_404(code)
+    # The usual case, a good form for an active desk, never loads the desk: the statement that
+    # stores the response checks the desk. Every other outcome loads it to draw its page.
+    desk_code = code.strip().upper()
+    if not DESK_CODE.match(desk_code):
+        no_such_desk(code)
     session = get_session()
     form = request.form
     invitation_token = form.get("t") or None
-    invitation = _invitation_for(desk, invitation_token)
+    invitation = None
+    if invitation_token:
+        invitation = _invitation_for(get_desk_or_404(code), invitation_token)
 
     token = FormToken.read(form.get("form_token", ""))
     version = version_by_id(session, token.version_id) if token else None
     if token is None or version is None:
         # A garbled or day-old page: show the current form again with the answers kept.
+        desk = get_desk_or_404(code)
         version = current_version(session, desk.questionnaire)
         session.commit()
         state = FormState(desk, version, FormToken.issue(version.id), invitation_token, form)
@@ -275,17 +288,17 @@ def submit(code: str) -> ResponseReturnValue:
         )
         return _render_form(state, 400)
 
-    state = FormState(desk, version, token, invitation_token, form)
     try:
         csrf.protect()
     except CSRFError:
+        state = FormState(get_desk_or_404(code), version, token, invitation_token, form)
         state.notice = _(
             "Phiên làm việc đã hết hạn. Các câu trả lời vẫn được giữ nguyên, vui lòng bấm Gửi "
             "đánh giá lần nữa."
         )
         return _render_form(state, 400)
 
-    questionnaire = state.questionnaire
+    questionnaire = version.questionnaire
     raw = {
         key: (
             form.getlist(key)
@@ -297,6 +310,7 @@ def submit(code: str) -> ResponseReturnValue:
     }
     checked = check_answers(questionnaire, raw)
     if not checked.ok:
+        state = FormState(get_desk_or_404(code), version, token, invitation_token, form)
         items = questionnaire.items
         state.errors = {p.item: problem_message(p, items.get(p.item)) for p in checked.problems}
         unknown = [p for p in checked.problems if p.kind == "unknown_item"]
@@ -307,12 +321,13 @@ def submit(code: str) -> ResponseReturnValue:
 
     digest = None
     if invitation is not None:
+        desk = get_desk_or_404(code)
         digest = invitations.dossier_digest(
             current_app.config["SECRET_KEY"], desk.code, invitation.dossier
         )
         if invitation_used(session, desk, digest):
             if response_exists(session, token.submission_id):  # this very form, sent again
-                _remember_answered(desk)
+                _remember_answered(desk.code)
                 return redirect(url_for("citizen.thanks", code=desk.code), 303)
             return _already_answered_page(desk)
 
@@ -320,7 +335,6 @@ def submit(code: str) -> ResponseReturnValue:
     flags = ("too_fast",) if duration < current_app.config["SURVEY_MIN_SECONDS"] else ()
     new = NewResponse(
         uuid=token.submission_id,
-        desk=desk,
         version=version,
         answers=checked,
         channel="qr",
@@ -331,16 +345,17 @@ def submit(code: str) -> ResponseReturnValue:
         invitation_digest=digest,
     )
     try:
-        add_response(session, new)
-        session.commit()
+        stored = add_response_at_desk(get_engine(), desk_code, new)
     except IntegrityError:
         # The submission id is stored already: a repeat (double tap, refresh, back then send),
         # thanked again. Otherwise the dossier was answered a moment ago by another request.
-        session.rollback()
         if not response_exists(session, token.submission_id):
-            return _already_answered_page(desk)
-    _remember_answered(desk)
-    return redirect(url_for("citizen.thanks", code=desk.code), 303)
+            return _already_answered_page(get_desk_or_404(code))
+    else:
+        if stored is None:  # no such active desk (or it closed while the form was open)
+            no_such_desk(code)
+    _remember_answered(desk_code)
+    return redirect(url_for("citizen.thanks", code=desk_code), 303)
 
 
 def _is_multi(questionnaire: Questionnaire, key: str) -> bool:

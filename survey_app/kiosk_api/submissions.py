@@ -295,7 +295,6 @@ def store(
     flags = _flags(session, device, settings, submission, duration)
     new = NewResponse(
         uuid=submission.uuid,
-        desk=device.desk,
         version=version,
         answers=checked,
         channel="kiosk",
@@ -307,7 +306,7 @@ def store(
         flags=flags,
     )
     try:
-        response_id = add_response(session, new, submitted_at=now)
+        response_id = add_response(session, device.desk, new, submitted_at=now)
         session.execute(
             insert(KIOSK_SUBMISSIONS),
             [
