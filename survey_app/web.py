@@ -92,9 +92,10 @@ def _refuse_undecodable_forms() -> None:
     if request.mimetype != "application/x-www-form-urlencoded":
         return
     body = request.get_data(cache=True)  # the form parser reads the cached body afterwards
+    # Unquoting the whole body at once is enough: the separators "&" and "=" are ASCII, so no
+    # multi-byte character can span two fields.
     try:
-        for pair in body.split(b"&"):
-            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+        unquote_to_bytes(body.replace(b"+", b" ")).decode("utf-8")
     except UnicodeDecodeError:
         abort(400)
 
