@@ -35,28 +35,53 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def make_autocommit_engine(url: str) -> Engine | None:
+    """PostgreSQL only: a pool of its own whose connections commit each statement by itself.
+
+    For writes that are one atomic statement (the citizen survey's submit): no BEGIN or COMMIT
+    round trip, and no ping before use, which would be one more; such callers retry a statement
+    that meets a dead connection instead (see ``responses.add_response_at_desk``).
+    """
+    if url.startswith("sqlite"):
+        return None
+    return create_engine(url, isolation_level="AUTOCOMMIT")
+
+
 @dataclass(frozen=True)
-class _Database:
+class Database:
     engine: Engine
     sessions: sessionmaker[Session]
+    autocommit: Engine | None
+
+    def dispose(self) -> None:
+        """Close every pooled connection (tests do, before emptying the tables)."""
+        self.engine.dispose()
+        if self.autocommit is not None:
+            self.autocommit.dispose()
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions[_EXTENSION] = _Database(engine, sessionmaker(engine, expire_on_commit=False))
+    url = app.config["DATABASE_URL"]
+    engine = make_engine(url)
+    app.extensions[_EXTENSION] = Database(
+        engine, sessionmaker(engine, expire_on_commit=False), make_autocommit_engine(url)
+    )
     app.teardown_appcontext(_close_session)
 
 
+def get_database() -> Database:
+    database: Database = current_app.extensions[_EXTENSION]
+    return database
+
+
 def get_engine() -> Engine:
-    database: _Database = current_app.extensions[_EXTENSION]
-    return database.engine
+    return get_database().engine
 
 
 def get_session() -> Session:
     """The session of the current app context; views commit, data functions never do."""
     if "db_session" not in g:
-        database: _Database = current_app.extensions[_EXTENSION]
-        g.db_session = database.sessions()
+        g.db_session = get_database().sessions()
     session: Session = g.db_session
     return session
 

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, exists, insert, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from questionnaires import CheckedAnswers
 
+from .db import Database
 from .models import (
     Answer,
     Comment,
@@ -81,7 +83,7 @@ def add_response(
     return _insert(session.connection(), desk.id, desk.unit_id, new, submitted_at or utcnow())
 
 
-def add_response_at_desk(engine: Engine, desk_code: str, new: NewResponse) -> int | None:
+def add_response_at_desk(database: Database, desk_code: str, new: NewResponse) -> int | None:
     """Store the response at the active desk with this public code, committed; returns its id,
     or None when there is no such active desk (nothing is stored then).
 
@@ -91,17 +93,33 @@ def add_response_at_desk(engine: Engine, desk_code: str, new: NewResponse) -> in
     IntegrityError and stores nothing.
     """
     now = utcnow()
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-            params = _store_params(desk_code, new, now)
-            response_id: int | None = connection.execute(_STORE_AT_DESK, params).scalar()
-            return response_id
-    with engine.begin() as connection:
+    if database.autocommit is not None:
+        return _store_in_one_statement(database.autocommit, _store_params(desk_code, new, now))
+    with database.engine.begin() as connection:
         desk = connection.execute(_ACTIVE_DESK, {"code": desk_code}).first()
         if desk is None:
             return None
         return _insert(connection, desk.id, desk.unit_id, new, now)
+
+
+def _store_in_one_statement(engine: Engine, params: dict[str, object]) -> int | None:
+    try:
+        return _run_store(engine, params)
+    except DBAPIError as error:
+        # The pool does not ping a connection before use (a round trip per submission), so one
+        # that died since (a database restart) fails here; the pool drops it and its like, and
+        # the statement runs once more on a new connection. Should the first try have committed
+        # after all, the second raises IntegrityError for the same UUID, which the caller
+        # already reads as "stored".
+        if not error.connection_invalidated:
+            raise
+        return _run_store(engine, params)
+
+
+def _run_store(engine: Engine, params: dict[str, object]) -> int | None:
+    with engine.connect() as connection:
+        response_id: int | None = connection.execute(_STORE_AT_DESK, params).scalar()
+        return response_id
 
 
 def _response_row(new: NewResponse, now: datetime) -> dict[str, object]:

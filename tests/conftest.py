@@ -20,7 +20,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Engine, select, text
 
 from survey_app import create_app, migrate
-from survey_app.db import get_engine, get_session, make_engine
+from survey_app.db import get_database, get_session, make_engine
 from survey_app.models import Base, Desk, Service, Unit
 
 IN_CI = os.environ.get("CI") == "true"
@@ -97,7 +97,7 @@ def app(database_url: str) -> Iterator[Flask]:
     app = make_test_app(database_url)
     yield app
     with app.app_context():
-        get_engine().dispose()
+        get_database().dispose()
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 from werkzeug.datastructures import MultiDict
 
+from survey_app import responses
 from survey_app.db import get_session
 from survey_app.models import Answer, Comment, Desk, QuestionnaireVersion, Response
 
@@ -186,6 +188,63 @@ def test_a_desk_closed_while_the_form_was_open_stores_nothing(
         assert count_responses(app) == 0
         assert session.scalar(select(func.count()).select_from(Answer)) == 0
         assert session.scalar(select(func.count()).select_from(Comment)) == 0
+
+
+def _on_postgresql(app: Flask) -> None:
+    if not str(app.config["DATABASE_URL"]).startswith("postgresql"):
+        pytest.skip("the one-statement submit path with its own pool is PostgreSQL's")
+
+
+def test_a_submission_survives_a_dropped_database_connection(
+    app: Flask, survey: Survey, field: Field
+) -> None:
+    # The submit pool does not ping before use: a connection that died since (a database restart,
+    # an idle timeout) must cost the citizen nothing.
+    _on_postgresql(app)
+    survey.submit(field.desk, full_answers())  # the pool now holds a connection
+    with app.app_context():
+        session = get_session()
+        killed = session.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        session.commit()
+    assert killed and killed >= 1
+    response = survey.submit(field.desk, full_answers(comment="Sau khi mất kết nối"))
+    assert response.status_code == 303
+    assert count_responses(app) == 2
+    assert [row.comment.text for row in stored(app) if row.comment] == ["Sau khi mất kết nối"]
+
+
+def test_a_retry_after_a_lost_reply_is_stored_once(
+    app: Flask, survey: Survey, field: Field, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worst case of that retry: the first try committed, then the connection died before
+    # the reply came back. The second try must find the same UUID and thank, not store twice.
+    _on_postgresql(app)
+    real_run = responses._run_store
+    tries: list[int] = []
+
+    def commit_then_lose_the_reply(engine: Engine, params: dict[str, object]) -> int | None:
+        tries.append(1)
+        response_id = real_run(engine, params)
+        if len(tries) == 1:
+            raise DBAPIError(
+                "INSERT …",
+                None,
+                OSError("server closed the connection"),
+                connection_invalidated=True,
+            )
+        return response_id
+
+    monkeypatch.setattr(responses, "_run_store", commit_then_lose_the_reply)
+    response = survey.submit(field.desk, full_answers())
+    assert response.status_code == 303
+    assert "/cam-on" in response.headers["Location"]
+    assert len(tries) == 2
+    assert count_responses(app) == 1
 
 
 # -- validation ------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from werkzeug.datastructures import MultiDict
 from questionnaires import Questionnaire, check_answers
 
 from .. import invitations
-from ..db import get_engine, get_session
+from ..db import get_database, get_session
 from ..errors import error_page, friendly_abort
 from ..i18n import current_language
 from ..models import Desk, Service, Unit
@@ -345,7 +345,7 @@ def submit(code: str) -> ResponseReturnValue:
         invitation_digest=digest,
     )
     try:
-        stored = add_response_at_desk(get_engine(), desk_code, new)
+        stored = add_response_at_desk(get_database(), desk_code, new)
     except IntegrityError:
         # The submission id is stored already: a repeat (double tap, refresh, back then send),
         # thanked again. Otherwise the dossier was answered a moment ago by another request.

@@ -45,9 +45,9 @@ def live_server(database_url: str) -> Iterator[LiveServer]:
     server.shutdown()
     thread.join(timeout=10)
     with app.app_context():
-        from survey_app.db import get_engine
+        from survey_app.db import get_database
 
-        get_engine().dispose()
+        get_database().dispose()
 
 
 @pytest.fixture(scope="session")
