@@ -27,6 +27,7 @@ class Server:
     database_url: str
     backend: str
     workers: int
+    pid: int  # gunicorn's master process
 
 
 def free_port() -> int:
@@ -80,7 +81,7 @@ def running_app(backend: str, *, workers: int, demo_responses: int = 0) -> Itera
             cwd=workdir,
         )
         _wait_until_up(f"http://127.0.0.1:{port}/healthz")
-        yield Server(f"http://127.0.0.1:{port}", port, url, backend, workers)
+        yield Server(f"http://127.0.0.1:{port}", port, url, backend, workers, process.pid)
     finally:
         if process is not None:
             process.terminate()

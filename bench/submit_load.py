@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, func, select
 
+from bench.cpu import per_request_ms, snapshot
 from bench.results import machine, update_section
 from bench.server import Server, running_app
 from survey_app.models import Response
@@ -179,9 +180,11 @@ def measure(
     rate: float | None = None,
 ) -> dict[str, object]:
     with running_app(backend, workers=workers) as server:
+        before = snapshot(server.pid)
         baseline = asyncio.run(
             drive(server, [(get("/healthz"), "")] * count, concurrency, time_limit)
         )
+        baseline_cpu = per_request_ms(before, snapshot(server.pid), len(baseline.latencies))
         submissions = asyncio.run(prepare(server, count, seed))
         requests: list[tuple[bytes, str]] = []
         rng = random.Random(seed + 1)
@@ -190,10 +193,12 @@ def measure(
             requests.append((request, str(i)))
             if rng.random() < 0.05:  # a double tap: the same form again, a little later
                 requests.append((request, str(i)))
+        before = snapshot(server.pid)
         if rate is None:
             run = asyncio.run(drive(server, requests, concurrency, time_limit))
         else:
             run = asyncio.run(drive_at_rate(server, requests, concurrency, rate, time_limit))
+        cpu = per_request_ms(before, snapshot(server.pid), len(run.latencies))
         rows, distinct = stored_rows(server)
     accepted = len(run.accepted)
     return {
@@ -215,6 +220,8 @@ def measure(
         "doubled": max(rows - accepted, 0) + (rows - distinct),
         "baseline_per_second": round(baseline.rate, 1),
         "ratio_to_baseline": round(run.rate / baseline.rate, 3) if baseline.rate else None,
+        "cpu_ms": cpu,
+        "baseline_cpu_ms": baseline_cpu,
     }
 
 
