@@ -47,7 +47,8 @@ class Scale:
     code: str
     options: tuple[Option, ...]
 
-    @property
+    # Cached: every submitted answer is checked against these.
+    @cached_property
     def codes(self) -> tuple[int, ...]:
         return tuple(o.code for o in self.options)
 
@@ -72,7 +73,7 @@ class Item:
     report_options: tuple[int, ...] = ()
     short: Label | None = None
 
-    @property
+    @cached_property
     def codes(self) -> tuple[int, ...]:
         """Every code a stored answer to this item may hold."""
         if self.type == "multi":
