@@ -1,7 +1,8 @@
 """Submissions per second and latency of the citizen survey under gunicorn, SQLite and PostgreSQL.
 
 Each submission is a real citizen's: its own session cookie, CSRF token and form token, fetched
-before the timed phase. The timed phase sends only the POSTs, `concurrency` at a time, from an
+before the timed phase. Ten submissions per worker go first, untimed, so that each worker has
+opened its connections. The timed phase sends only the POSTs, `concurrency` at a time, from an
 asyncio client on loopback; 5% of submissions are sent a second time (a double tap) to prove they
 are stored once. Afterwards the rows in the database must equal the distinct accepted
 submissions. Baseline in the same run: GET /healthz at the same concurrency (the cost of a request
@@ -30,6 +31,8 @@ from survey_app.models import Response
 
 DESKS = ("DH01", "DH02", "DH03", "DH04", "TTDH1", "QTAN1", "DYEN1", "QAN1", "DBINH1", "QLAM1")
 CRITERIA = "TC1 TC2 TC3 TT1 TT2 TT3 TT4 CC1 CC2 CC3 KQ1 KQ2 KQ3 PA1 PA2 PA3".split()
+#: Submissions per gunicorn worker sent, untimed, before each run (they are counted as stored).
+WARM_UP_PER_WORKER = 10
 HIDDEN = re.compile(rb'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
 
 
@@ -185,22 +188,26 @@ def measure(
             drive(server, [(get("/healthz"), "")] * count, concurrency, time_limit)
         )
         baseline_cpu = per_request_ms(before, snapshot(server.pid), len(baseline.latencies))
-        submissions = asyncio.run(prepare(server, count, seed))
+        warm_up = WARM_UP_PER_WORKER * workers
+        submissions = asyncio.run(prepare(server, warm_up + count, seed))
         requests: list[tuple[bytes, str]] = []
         rng = random.Random(seed + 1)
         for i, sub in enumerate(submissions):
             request = post(f"/s/{sub.desk}", sub.cookie, sub.body)
             requests.append((request, str(i)))
-            if rng.random() < 0.05:  # a double tap: the same form again, a little later
+            if i >= warm_up and rng.random() < 0.05:  # a double tap: the same form, a bit later
                 requests.append((request, str(i)))
+        # Not timed: each worker's first submissions open its submit pool's connection.
+        warmed = asyncio.run(drive(server, requests[:warm_up], workers, time_limit))
         before = snapshot(server.pid)
         if rate is None:
-            run = asyncio.run(drive(server, requests, concurrency, time_limit))
+            run = asyncio.run(drive(server, requests[warm_up:], concurrency, time_limit))
         else:
-            run = asyncio.run(drive_at_rate(server, requests, concurrency, rate, time_limit))
+            timed = requests[warm_up:]
+            run = asyncio.run(drive_at_rate(server, timed, concurrency, rate, time_limit))
         cpu = per_request_ms(before, snapshot(server.pid), len(run.latencies))
         rows, distinct = stored_rows(server)
-    accepted = len(run.accepted)
+    accepted = len(run.accepted | warmed.accepted)
     return {
         "backend": backend,
         "concurrency": concurrency,
@@ -318,8 +325,9 @@ def write(table: list[dict[str, object]], args: argparse.Namespace) -> None:
         f"Machine: {machine()}. Measured {time.strftime('%d/%m/%Y')} with "
         f"`python -m bench.submit_load` (gunicorn, {args.workers} sync workers; asyncio client on "
         f"the same machine; closed-loop runs ≤ {args.count} submissions or {args.seconds:.0f} s, "
-        f"open-loop runs {args.open_seconds:.0f} s of load; median of {args.repeat} runs; 5% of "
-        "submissions sent twice).",
+        f"open-loop runs {args.open_seconds:.0f} s of load; each after {WARM_UP_PER_WORKER} "
+        f"untimed submissions per worker; median of {args.repeat} runs; 5% of submissions sent "
+        "twice).",
         "",
         *verdict(table),
         "Closed loop: each of `concurrency` clients sends its next submission as soon as the "
