@@ -190,17 +190,18 @@ def test_a_desk_closed_while_the_form_was_open_stores_nothing(
         assert session.scalar(select(func.count()).select_from(Comment)) == 0
 
 
-def _on_postgresql(app: Flask) -> None:
-    if not str(app.config["DATABASE_URL"]).startswith("postgresql"):
-        pytest.skip("the one-statement submit path with its own pool is PostgreSQL's")
+# The one-statement submit path with its own unpinged pool is PostgreSQL's.
+only_postgresql = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True
+)
 
 
+@only_postgresql
 def test_a_submission_survives_a_dropped_database_connection(
     app: Flask, survey: Survey, field: Field
 ) -> None:
     # The submit pool does not ping before use: a connection that died since (a database restart,
     # an idle timeout) must cost the citizen nothing.
-    _on_postgresql(app)
     survey.submit(field.desk, full_answers())  # the pool now holds a connection
     with app.app_context():
         session = get_session()
@@ -218,12 +219,12 @@ def test_a_submission_survives_a_dropped_database_connection(
     assert [row.comment.text for row in stored(app) if row.comment] == ["Sau khi mất kết nối"]
 
 
+@only_postgresql
 def test_a_retry_after_a_lost_reply_is_stored_once(
     app: Flask, survey: Survey, field: Field, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The worst case of that retry: the first try committed, then the connection died before
     # the reply came back. The second try must find the same UUID and thank, not store twice.
-    _on_postgresql(app)
     real_run = responses._run_store
     tries: list[int] = []
 
