@@ -271,8 +271,10 @@ def submit(code: str) -> ResponseReturnValue:
     form = request.form
     invitation_token = form.get("t") or None
     invitation = None
+    invited_desk = None
     if invitation_token:
-        invitation = _invitation_for(get_desk_or_404(code), invitation_token)
+        invited_desk = get_desk_or_404(code)
+        invitation = _invitation_for(invited_desk, invitation_token)
 
     token = FormToken.read(form.get("form_token", ""))
     version = version_by_id(session, token.version_id) if token else None
@@ -320,8 +322,8 @@ def submit(code: str) -> ResponseReturnValue:
         return _render_form(state, 422)
 
     digest = None
-    if invitation is not None:
-        desk = get_desk_or_404(code)
+    if invitation is not None and invited_desk is not None:
+        desk = invited_desk
         digest = invitations.dossier_digest(
             current_app.config["SECRET_KEY"], desk.code, invitation.dossier
         )
