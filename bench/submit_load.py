@@ -199,11 +199,11 @@ def measure(
                 requests.append((request, str(i)))
         # Not timed: each worker's first submissions open its submit pool's connection.
         warmed = asyncio.run(drive(server, requests[:warm_up], workers, time_limit))
+        timed = requests[warm_up:]
         before = snapshot(server.pid)
         if rate is None:
-            run = asyncio.run(drive(server, requests[warm_up:], concurrency, time_limit))
+            run = asyncio.run(drive(server, timed, concurrency, time_limit))
         else:
-            timed = requests[warm_up:]
             run = asyncio.run(drive_at_rate(server, timed, concurrency, rate, time_limit))
         cpu = per_request_ms(before, snapshot(server.pid), len(run.latencies))
         rows, distinct = stored_rows(server)
