@@ -6,6 +6,7 @@ command. It reads the questionnaire files and never imports the web app. See REA
 
 from .breakdown import PERIOD, PeriodRange, unit_ancestors
 from .comparison import ChangeResult, compare, holm, two_proportion_test, z_test
+from .design import SurveyDesign
 from .drivers import QUADRANTS, DriversResult, drivers, spearman_from_table
 from .errors import AnalysisError, DataError
 from .intervals import kish_effective_n, normal_interval, wilson_from_share, wilson_interval
@@ -33,6 +34,7 @@ __all__ = [
     "SamplePlan",
     "ScoreResult",
     "ScoringSettings",
+    "SurveyDesign",
     "TargetResult",
     "compare",
     "count_table",
