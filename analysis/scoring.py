@@ -50,7 +50,9 @@ class ScoreResult:
     table : DataFrame
         Grouping columns, ``level, code, label_vi, n, index, ci_low, ci_high, min_n_flag``
         and the detail columns ``se`` (index points; NaN for a Wilson-interval share),
-        ``n_eff`` (Kish effective n of a share) and ``kind`` (share / mean / index).
+        ``n_eff`` (Kish effective n of a share) and ``kind`` (share / mean / index; a
+        share scored under a survey design is ``ratio``). Scored with a design, ``deff``
+        (Kish's design effect) follows ``min_n_flag``.
     responses : DataFrame
         Per group: ``received`` responses, ``scored`` ones, and why others were left out
         (``invalid`` by the validity rule, ``marked_not_valid`` in the ``valid`` column,

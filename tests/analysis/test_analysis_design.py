@@ -10,6 +10,7 @@ SIPAS. Index, SE, interval and design effect must agree to 1e-8 index points.
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 from collections.abc import Iterator
@@ -20,9 +21,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from analysis_frames import SERVICE
+from click.testing import CliRunner
 from r_survey import r_design_scores, require_r
 
 from analysis import AnalysisError, DataError, SurveyDesign, score
+from analysis.cli import score as cli_score
 from questionnaires import IndexNode, Questionnaire
 
 #: Agreement with R, in index points (0–100), and for design effects (a ratio).
@@ -338,3 +341,36 @@ def test_design_arguments_are_checked() -> None:
     frame["w"] = 1.0
     with pytest.raises(ValueError, match="give the weight column in the design only"):
         score(frame, "sipas-kiosk", weights="w", design=SurveyDesign(weight="x"))
+
+
+def test_the_score_command_takes_a_design_and_prints_deff(
+    rng: np.random.Generator, tmp_path: Path
+) -> None:
+    frame = two_stage_sample(rng)
+    path = tmp_path / "survey.csv"
+    frame.to_csv(path, index=False)
+    design = ["--strata", "commune", "--cluster", "village", "--weight", "w"]
+    done = CliRunner().invoke(
+        cli_score, [str(path), "--by", "commune", *design, "--fpc", "villages_total"]
+    )
+    assert done.exit_code == 0, done.output
+    table = pd.read_csv(io.StringIO(done.stdout))
+    assert list(table.columns)[9] == "deff"
+    expected = score(
+        frame,
+        SERVICE,
+        by=["commune"],
+        design=SurveyDesign("commune", "village", "w", "villages_total"),
+    ).to_frame()
+    assert np.allclose(table["deff"], expected["deff"].round(2), equal_nan=True)
+    assert np.allclose(table["ci_low"], expected["ci_low"].round(2), equal_nan=True)
+    # A commune with one village: refused, naming the spreadsheet row, unless a rule is chosen.
+    village = frame.loc[frame["commune"] == "C3", "village"].iloc[0]
+    lonely = frame[(frame["commune"] != "C3") | (frame["village"] == village)]
+    lonely.to_csv(path, index=False)
+    done = CliRunner().invoke(cli_score, [str(path), *design])
+    first = int(np.flatnonzero(lonely["commune"].to_numpy() == "C3")[0]) + 2
+    assert done.exit_code == 2
+    assert f"row {first}, column commune: stratum 'C3' has a single cluster" in done.stderr
+    done = CliRunner().invoke(cli_score, [str(path), *design, "--lonely-psu", "adjust"])
+    assert done.exit_code == 0, done.output
