@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from analysis_frames import SERVICE
+from analysis_frames import FORM_2023, SERVICE
 from click.testing import CliRunner
 from r_survey import r_design_scores, require_r
 
-from analysis import AnalysisError, DataError, SurveyDesign, score
+from analysis import AnalysisError, DataError, ScoringSettings, SurveyDesign, score
 from analysis.cli import score as cli_score
 from questionnaires import IndexNode, Questionnaire
 
@@ -67,7 +67,7 @@ def two_stage_sample(
                     "village_share": sampled / population,
                     "sex": str(rng.choice(["nam", "nu"])),
                 }
-                for code in [*satisfaction, "HL"]:
+                for code in compared_items(questionnaire):
                     value = int(np.clip(np.round(3 + latent + rng.normal(0, 0.9)), 1, 5))
                     draw = rng.random()
                     judge = 0 in questionnaire.items[code].codes and draw < missing + 0.04
@@ -84,17 +84,28 @@ def two_stage_sample(
     return frame
 
 
-def r_input(frame: pd.DataFrame, questionnaire: Questionnaire) -> tuple[pd.DataFrame, list[str]]:
-    """What R is given: 0/1 indicators computed here from the codes, not by analysis/."""
+def compared_items(questionnaire: Questionnaire) -> list[str]:
+    """The items compared with R: satisfaction items and the overall question if any."""
+    return [i.code for i in questionnaire.items.values() if i.role in ("satisfaction", "overall")]
+
+
+def r_input(
+    frame: pd.DataFrame, questionnaire: Questionnaire, method: str = "top2box"
+) -> tuple[pd.DataFrame, list[str]]:
+    """What R is given, computed here from the codes, not by analysis/: ``a`` = 1 for an
+    answer 1–5, ``y`` = 1 for 4 or 5 (top2box) or (code − 1)/4 (mean_score)."""
     satisfaction = [i.code for i in questionnaire.satisfaction_items]
-    items = [*satisfaction, "HL"]
+    items = compared_items(questionnaire)
     data = frame.drop(columns=items).copy()
     answered_items = np.zeros(len(frame), dtype=int)
     for code in items:
         codes = frame[code].astype("float").to_numpy()
         answered = np.isin(codes, [1, 2, 3, 4, 5])
         data[f"a_{code}"] = answered.astype(int)
-        data[f"y_{code}"] = np.isin(codes, [4, 5]).astype(int)
+        if method == "mean_score":
+            data[f"y_{code}"] = np.where(answered, (codes - 1) / 4, 0.0)
+        else:
+            data[f"y_{code}"] = np.isin(codes, [4, 5]).astype(int)
         if code in satisfaction:
             answered_items += answered
     needed = math.ceil(questionnaire.validity_min_share * len(satisfaction))
@@ -130,13 +141,15 @@ def against_r(
     *,
     by: tuple[str | None, ...],
     lonely: tuple[str, ...] = ("fail",),
+    questionnaire: Questionnaire = SERVICE,
+    method: str = "top2box",
 ) -> float:
     """Score by each breakdown (None = the whole sample) under each lonely rule and compare
     with one R run; the largest difference found."""
     require_r()
-    data, items = r_input(frame, SERVICE)
+    data, items = r_input(frame, questionnaire, method)
     lambdas, expressions = {}, {}
-    for node in tree_nodes(SERVICE.index):
+    for node in tree_nodes(questionnaire.index):
         lambdas[node.code], expressions[node.code] = node_parts(node)
     r = r_design_scores(
         data,
@@ -159,8 +172,9 @@ def against_r(
     for rule, breakdown in itertools.product(lonely, by):
         ours = score(
             frame,
-            SERVICE,
+            questionnaire,
             by=[breakdown] if breakdown else [],
+            settings=ScoringSettings(method=method),  # type: ignore[arg-type]
             design=SurveyDesign(
                 strata=design.strata,
                 cluster=design.cluster,
@@ -250,6 +264,16 @@ def test_strata_and_weights_without_clusters_equal_r(
     record(
         "strata + weights, ids = ~1, deff vs SRSWR", against_r(frame, tmp_path, design, by=(None,))
     )
+
+
+def test_mean_score_with_aspects_equals_r(rng: np.random.Generator, tmp_path: Path) -> None:
+    # sipas-2023: items → groups → aspects → SIPAS (three levels of means), scored as means.
+    frame = two_stage_sample(rng, FORM_2023, villages={"C1": (12, 3), "C2": (15, 4)})
+    design = SurveyDesign(strata="commune", cluster="village", weight="w", fpc="villages_total")
+    largest = against_r(
+        frame, tmp_path, design, by=(None,), questionnaire=FORM_2023, method="mean_score"
+    )
+    record("sipas-2023 mean_score, aspects", largest)
 
 
 def test_no_design_gives_todays_numbers_exactly(rng: np.random.Generator) -> None:
@@ -374,3 +398,26 @@ def test_the_score_command_takes_a_design_and_prints_deff(
     assert f"row {first}, column commune: stratum 'C3' has a single cluster" in done.stderr
     done = CliRunner().invoke(cli_score, [str(path), *design, "--lonely-psu", "adjust"])
     assert done.exit_code == 0, done.output
+
+
+def test_a_rolled_up_unit_is_the_domain_of_its_pooled_responses(rng: np.random.Generator) -> None:
+    frame = two_stage_sample(rng)
+    frame["unit_code"] = frame["commune"]
+    tree = pd.DataFrame(
+        {"unit_code": ["P", "C1", "C2", "C3", "C4"], "parent_code": [None, *"PPPP"]}
+    )
+    design = SurveyDesign(strata="commune", cluster="village", weight="w", fpc="villages_total")
+    columns = ["code", "n", "index", "ci_low", "ci_high", "deff"]
+    rolled = score(frame, SERVICE, by=["unit_code"], units=tree, design=design).to_frame()
+    whole = score(frame, SERVICE, design=design).to_frame()[columns]
+    province = rolled[rolled["unit_code"] == "P"][columns].reset_index(drop=True)
+    pd.testing.assert_frame_equal(province, whole, check_exact=False, rtol=1e-12, atol=1e-12)
+    flat = score(frame, SERVICE, by=["unit_code"], design=design).to_frame()
+    communes = rolled[rolled["unit_code"] != "P"].sort_values(["unit_code"], kind="stable")
+    pd.testing.assert_frame_equal(
+        communes[columns].reset_index(drop=True),
+        flat.sort_values(["unit_code"], kind="stable")[columns].reset_index(drop=True),
+        check_exact=False,
+        rtol=1e-12,
+        atol=1e-12,
+    )
