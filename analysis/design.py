@@ -259,12 +259,21 @@ class FirstStage:
     def __init__(self, layout: DesignLayout, pairs: ScoredPairs) -> None:
         psu = layout.psu if pairs.rows is None else layout.psu[pairs.rows]
         psus = len(layout.stratum_of_psu)
-        cells, self._cell = np.unique(pairs.gid * psus + psu, return_inverse=True)
-        self._cell = self._cell.ravel()
-        self._cells = len(cells)
         strata = len(layout.psu_count)
-        self._key = (cells // psus) * strata + layout.stratum_of_psu[cells % psus]
-        self._shape = (pairs.bins, strata)
+        # Only the (group, PSU) and (group, stratum) cells that hold pairs are kept: a group
+        # adds nothing where it has nobody, and dense groups × strata tables would not fit
+        # a province scored by commune (the strata) at scale.
+        cells, cell_of_pair = np.unique(pairs.gid * psus + psu, return_inverse=True)
+        self._cell = cell_of_pair.ravel()
+        self._cells = len(cells)
+        blocks, block_of_cell = np.unique(
+            (cells // psus) * strata + layout.stratum_of_psu[cells % psus], return_inverse=True
+        )
+        self._block = block_of_cell.ravel()
+        self._blocks = len(blocks)
+        self._block_group = blocks // strata
+        block_stratum = blocks % strata
+        self._bins = pairs.bins
         self._groups = pairs.n_groups
         n_h, f_h = layout.psu_count.astype(float), layout.fpc_factor
         lonely = (n_h == 1) & (f_h >= CERTAIN)
@@ -274,8 +283,8 @@ class FirstStage:
         scale = np.where(f_h < CERTAIN, 0.0, scale)
         if rule in ("remove", "certainty", "average"):
             scale = np.where(lonely, 0.0, scale)
-        self._scale = scale
-        self._centre = np.where(lonely & (rule == "adjust"), 0.0, 1.0 / n_h)
+        self._scale = scale[block_stratum]
+        self._centre = np.where(lonely & (rule == "adjust"), 0.0, 1.0 / n_h)[block_stratum]
         self._inflate = np.ones(pairs.n_groups)
         if rule == "average" and lonely.any():
             # R counts the strata the group (its subset of the design) reaches: H_g / H_g,ok.
@@ -294,11 +303,13 @@ class FirstStage:
     def variance(self, wz: FloatArray) -> FloatArray:
         """V̂_g of the totals Σ_i w_i z_i, one per group (``wz`` holds w_i·z_i per pair)."""
         t = np.bincount(self._cell, wz, minlength=self._cells)
-        size = self._shape[0] * self._shape[1]
-        s1 = np.bincount(self._key, t, minlength=size).reshape(self._shape)
-        s2 = np.bincount(self._key, t * t, minlength=size).reshape(self._shape)
-        spread = np.maximum(s2 - self._centre * s1 * s1, 0.0)  # Σ_c (t − t̄)²
-        total: FloatArray = (spread * self._scale).sum(axis=1)[: self._groups] * self._inflate
+        s1 = np.bincount(self._block, t, minlength=self._blocks)
+        s2 = np.bincount(self._block, t * t, minlength=self._blocks)
+        spread = np.maximum(s2 - self._centre * s1 * s1, 0.0) * self._scale  # Σ_c (t − t̄)²
+        total: FloatArray = (
+            np.bincount(self._block_group, spread, minlength=self._bins)[: self._groups]
+            * self._inflate
+        )
         return total
 
 
