@@ -23,8 +23,9 @@ import pytest
 from analysis_frames import FORM_2023, SERVICE
 from click.testing import CliRunner
 from r_survey import r_design_scores, require_r
+from scipy import stats
 
-from analysis import AnalysisError, DataError, ScoringSettings, SurveyDesign, score
+from analysis import AnalysisError, DataError, ScoringSettings, SurveyDesign, compare, score
 from analysis.cli import score as cli_score
 from questionnaires import IndexNode, Questionnaire
 
@@ -420,4 +421,29 @@ def test_a_rolled_up_unit_is_the_domain_of_its_pooled_responses(rng: np.random.G
         check_exact=False,
         rtol=1e-12,
         atol=1e-12,
+    )
+
+
+def test_changes_between_communes_use_the_design_ses(rng: np.random.Generator) -> None:
+    frame = two_stage_sample(rng)
+    design = SurveyDesign(strata="commune", cluster="village", weight="w")
+    result = score(frame, SERVICE, by=["commune"], design=design)
+    table = result.to_frame(detail=True).set_index(["commune", "code"])
+    change = compare(result, "commune", base="C1").to_frame().set_index(["commune", "code"])
+    for code in ("TC1", "SIPAS"):  # an item (kind ratio) and the overall index
+        a, b = table.loc[("C2", code)], table.loc[("C1", code)]
+        z = (a["index"] - b["index"]) / np.hypot(a["se"], b["se"])
+        assert change.loc[("C2", code), "z"] == pytest.approx(z, rel=1e-12)
+        assert change.loc[("C2", code), "p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)))
+
+
+def test_scaling_the_weights_keeps_indices_and_ses(rng: np.random.Generator) -> None:
+    frame = two_stage_sample(rng)
+    frame["w10"] = frame["w"] * 10
+    kwargs: dict[str, Any] = {"cluster": "village", "deff_reference": "with_replacement"}
+    one = score(frame, SERVICE, design=SurveyDesign("commune", weight="w", **kwargs))
+    ten = score(frame, SERVICE, design=SurveyDesign("commune", weight="w10", **kwargs))
+    columns = ["index", "se", "deff"]
+    pd.testing.assert_frame_equal(
+        one.to_frame(detail=True)[columns], ten.to_frame(detail=True)[columns], rtol=1e-10
     )
