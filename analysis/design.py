@@ -151,7 +151,9 @@ def design_layout(responses: pd.DataFrame, design: SurveyDesign) -> DesignLayout
     fpc_factor = np.ones(strata_count)
     derived = None
     if design.fpc is not None:
-        population = _population_sizes(responses, design.fpc, stratum, psu_count, first_row)
+        population = _population_sizes(
+            responses, design.fpc, stratum, psu_count, first_row, strata_values
+        )
         fpc_factor = (population - psu_count) / population
         if design.weight is None:
             derived = (population / psu_count)[stratum]
@@ -195,6 +197,7 @@ def _population_sizes(
     stratum: IntArray,
     psu_count: IntArray,
     first_row: IntArray,
+    names: pd.Index,
 ) -> FloatArray:
     """N_h per stratum from an fpc column of sizes (any value > 1) or fractions (all ≤ 1)."""
     if column not in frame.columns:
@@ -230,8 +233,9 @@ def _population_sizes(
         h = int(np.flatnonzero(small)[0])
         raise refuse(
             int(first_row[h]),
-            f"fpc says the stratum has {shown(float(population[h]))} PSUs "
-            f"but {int(psu_count[h])} were sampled",
+            f"fpc says stratum {shown(names[h])} has {shown(float(population[h]))} PSUs "
+            f"but {int(psu_count[h])} were sampled: fpc is the stratum's population of "
+            "PSUs (or the fraction sampled), never less than the sample",
         )
     return np.asarray(population, dtype=float)
 

@@ -342,7 +342,7 @@ def test_fpc_smaller_than_the_sample_and_a_lonely_psu_are_refused(
 ) -> None:
     frame = two_stage_sample(rng, villages={"C1": (12, 3), "C2": (6, 1)})
     frame["tiny"] = frame["commune"].map({"C1": 2, "C2": 6})
-    with pytest.raises(DataError, match="fpc says the stratum has 2 PSUs but 3 were sampled"):
+    with pytest.raises(DataError, match="fpc says stratum 'C1' has 2 PSUs but 3 were sampled"):
         score(frame, SERVICE, design=SurveyDesign("commune", "village", "w", "tiny"))
     with pytest.raises(DataError, match="stratum 'C2' has a single cluster") as caught:
         score(frame, SERVICE, design=SurveyDesign("commune", "village", "w"))
