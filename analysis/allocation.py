@@ -159,15 +159,9 @@ def allocate(
         if column not in strata.columns:
             raise DataError("the strata table needs this column", source="strata", column=column)
     names = strata[stratum]
-    twice = names.duplicated().to_numpy()
-    if twice.any():
-        row = strata.index[int(np.flatnonzero(twice)[0])]
-        raise DataError(
-            f"stratum {shown(names.loc[row])} is listed twice: one row per stratum",
-            source="strata",
-            row=row,
-            column=stratum,
-        )
+    _refuse_first(
+        strata, names.duplicated().to_numpy(), stratum, "is listed twice: one row per stratum"
+    )
     sizes = _whole_positive(strata, population)
     shares = _shares(strata, p)
     if total > sizes.sum():
@@ -233,14 +227,7 @@ def _whole_positive(frame: pd.DataFrame, column: str) -> NDArray[np.float64]:
         dtype=float, na_value=np.nan
     )
     bad = ~(np.isfinite(values) & (values > 0) & (values == np.round(values)))
-    if bad.any():
-        row = frame.index[int(np.flatnonzero(bad)[0])]
-        raise DataError(
-            f"population {shown(frame[column].loc[row])} is not a whole number > 0",
-            source="strata",
-            row=row,
-            column=column,
-        )
+    _refuse_first(frame, bad, column, "is not a whole number > 0")
     return values
 
 
@@ -252,16 +239,20 @@ def _shares(frame: pd.DataFrame, p: str | float) -> NDArray[np.float64]:
     values: NDArray[np.float64] = pd.to_numeric(frame[p], errors="coerce").to_numpy(
         dtype=float, na_value=np.nan
     )
-    bad = ~((values > 0) & (values < 1))
+    _refuse_first(frame, ~((values > 0) & (values < 1)), p, "is not a share between 0 and 1")
+    return values
+
+
+def _refuse_first(frame: pd.DataFrame, bad: NDArray[np.bool_], column: str, rule: str) -> None:
+    """Raise a DataError naming the first bad row of the strata table, its value and the rule."""
     if bad.any():
         row = frame.index[int(np.flatnonzero(bad)[0])]
         raise DataError(
-            f"p {shown(frame[p].loc[row])} is not a share between 0 and 1",
+            f"{column} {shown(frame[column].loc[row])} {rule}",
             source="strata",
             row=row,
-            column=p,
+            column=column,
         )
-    return values
 
 
 def stratum_sample_sizes(
