@@ -244,3 +244,44 @@ def test_a_drawn_sample_is_scored_with_its_design(rng: np.random.Generator) -> N
         sample[column] = pd.array(answers, dtype="Int64")
     table = score(sample, SERVICE, by=["commune"], design=drawn.design).to_frame()
     assert table["deff"].notna().any() and table["ci_low"].notna().any()
+
+
+@pytest.mark.slow
+def test_design_intervals_cover_the_population_index_where_naive_ones_do_not() -> None:
+    # A known population of households in villages with strong village effects; repeated
+    # draws by the plan, each scored with its design and, naively, with weights alone.
+    rng = np.random.default_rng(5)
+    rows = []
+    for c in range(4):
+        for v in range(20):
+            effect = rng.normal(0, 1.0)
+            for h in range(int(rng.integers(30, 80))):
+                latent = effect + rng.normal(0.8, 1)
+                answers = {
+                    code: int(np.clip(np.round(3 + latent + rng.normal(0, 0.7)), 1, 5))
+                    for code in ("HL_TC", "HL_TT", "HL_CC", "HL_KQ", "HL_PA", "HL")
+                }
+                rows.append(
+                    {"household": f"{c}-{v}-{h}", "commune": f"C{c}", "village": f"V{v}", **answers}
+                )
+    population = pd.DataFrame(rows)
+    truth = score(population, "sipas-kiosk").index_of("SIPAS")["index"].iloc[0]
+    reps, design_hits, naive_hits = 80, 0, 0
+    for seed in range(reps):
+        drawn = draw_sample(
+            population,
+            {f"C{c}": 60 for c in range(4)},
+            seed=seed,
+            stratum="commune",
+            unit="household",
+            cluster="village",
+        )
+        sample = drawn.to_frame()
+        ours = score(sample, "sipas-kiosk", design=drawn.design).index_of("SIPAS").iloc[0]
+        naive = score(sample, "sipas-kiosk", weights="design_weight").index_of("SIPAS").iloc[0]
+        design_hits += ours["ci_low"] <= truth <= ours["ci_high"]
+        naive_hits += naive["ci_low"] <= truth <= naive["ci_high"]
+    # 95% intended; with 80 draws, 0.88 is about 3 binomial SEs below. Measured with 150
+    # draws: 95.3% with the design, 76% assuming independent respondents.
+    assert design_hits / reps >= 0.88
+    assert naive_hits < design_hits
