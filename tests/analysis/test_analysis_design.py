@@ -24,70 +24,18 @@ from analysis_frames import FORM_2023, SERVICE
 from click.testing import CliRunner
 from r_survey import r_design_scores, require_r
 from scipy import stats
+from survey_samples import compared_items, two_stage_sample
 
 from analysis import AnalysisError, DataError, ScoringSettings, SurveyDesign, compare, score
 from analysis.cli import score as cli_score
 from questionnaires import IndexNode, Questionnaire
 
+#: Scores written by the code before designs existed (see the no-design test).
+REFERENCE = Path(__file__).parent / "reference" / "scores_before_designs.csv"
 #: Agreement with R, in index points (0–100), and for design effects (a ratio).
 TOLERANCE = 1e-8
 #: Largest absolute difference found per scenario (printed with ``pytest -s``).
 LARGEST: dict[str, float] = {}
-
-
-def two_stage_sample(
-    rng: np.random.Generator,
-    questionnaire: Questionnaire = SERVICE,
-    *,
-    villages: dict[str, tuple[int, int]] | None = None,
-    households: tuple[int, int] = (6, 12),
-    missing: float = 0.12,
-) -> pd.DataFrame:
-    """Communes → villages (SRS of n_h of N_h) → households (SRS of m of M), answered.
-
-    ``villages[commune] = (N_h, n_h)``. Columns: ``commune, village, w`` (inverse
-    inclusion probability), ``villages_total`` (N_h), ``village_share`` (n_h/N_h), ``sex``,
-    and the answer columns; a few respondents answer almost nothing (invalid).
-    """
-    villages = villages or {"C1": (12, 3), "C2": (15, 4), "C3": (9, 2), "C4": (20, 5)}
-    rows: list[dict[str, Any]] = []
-    satisfaction = [i.code for i in questionnaire.satisfaction_items]
-    for commune, (population, sampled) in villages.items():
-        chosen = rng.choice(population, size=sampled, replace=False)
-        for v in chosen:
-            size = int(rng.integers(40, 160))
-            m = int(rng.integers(*households))
-            effect = rng.normal(0, 0.8)  # the village effect that makes clusters matter
-            for _ in range(m):
-                latent = effect + rng.normal(0.6, 1)
-                row: dict[str, Any] = {
-                    "commune": commune,
-                    "village": f"{commune}-V{v:02d}",
-                    "w": (population / sampled) * (size / m),
-                    "villages_total": population,
-                    "village_share": sampled / population,
-                    "sex": str(rng.choice(["nam", "nu"])),
-                }
-                for code in compared_items(questionnaire):
-                    value = int(np.clip(np.round(3 + latent + rng.normal(0, 0.9)), 1, 5))
-                    draw = rng.random()
-                    judge = 0 in questionnaire.items[code].codes and draw < missing + 0.04
-                    row[code] = None if draw < missing else (0 if judge else value)
-                rows.append(row)
-    frame = pd.DataFrame(rows)
-    for k in rng.choice(len(frame), size=4, replace=False):  # invalid: 3 answers of 16
-        frame.loc[k, satisfaction[3:]] = None
-    for code in questionnaire.answer_columns():
-        # Items not compared with R (expectations, profile) are left unanswered.
-        frame[code] = pd.array(
-            frame[code] if code in frame.columns else [None] * len(frame), dtype="Int64"
-        )
-    return frame
-
-
-def compared_items(questionnaire: Questionnaire) -> list[str]:
-    """The items compared with R: satisfaction items and the overall question if any."""
-    return [i.code for i in questionnaire.items.values() if i.role in ("satisfaction", "overall")]
 
 
 def r_input(
@@ -277,14 +225,30 @@ def test_mean_score_with_aspects_equals_r(rng: np.random.Generator, tmp_path: Pa
     record("sipas-2023 mean_score, aspects", largest)
 
 
-def test_no_design_gives_todays_numbers_exactly(rng: np.random.Generator) -> None:
-    frame = two_stage_sample(rng)
-    for by in ([], ["commune"]):
-        for weights in (None, "w"):
-            plain = score(frame, SERVICE, by=by, weights=weights).to_frame(detail=True)
-            again = score(frame, SERVICE, by=by, weights=weights, design=None)
-            pd.testing.assert_frame_equal(again.to_frame(detail=True), plain)
-            assert "deff" not in plain.columns
+def test_no_design_gives_todays_numbers_exactly() -> None:
+    # The reference was written by the scoring code as it was before designs existed
+    # (commit f289cb4, run from a copy of that tree on this very frame), every float with
+    # 17 significant digits, so reading it back gives the same bits.
+    frame = two_stage_sample(np.random.default_rng(20250101))
+    before = pd.read_csv(REFERENCE, dtype={"commune": str}, keep_default_na=False, na_values=[""])
+    cases = {"plain": ([], None), "by_commune": (["commune"], None)}
+    cases["weighted_by_commune"] = (["commune"], "w")
+    for case, (by, weights) in cases.items():
+        now = score(frame, SERVICE, by=by, weights=weights).to_frame(detail=True)
+        again = score(frame, SERVICE, by=by, weights=weights, design=None).to_frame(detail=True)
+        pd.testing.assert_frame_equal(again, now)
+        assert "deff" not in now.columns
+        then = before[before["case"] == case].reset_index(drop=True)
+        assert len(then) == len(now)
+        if by:
+            assert then["commune"].tolist() == now["commune"].tolist()
+        for column in ("level", "code", "label_vi", "kind"):
+            assert then[column].tolist() == now[column].tolist(), column
+        assert then["min_n_flag"].tolist() == now["min_n_flag"].tolist()
+        for column in ("n", "index", "ci_low", "ci_high", "se", "n_eff"):
+            old = then[column].to_numpy(dtype=float)
+            new = now[column].to_numpy(dtype=float, na_value=np.nan)
+            assert np.array_equal(old, new, equal_nan=True), (case, column)
 
 
 def test_a_design_of_independent_equal_weights_keeps_the_indices(
