@@ -98,6 +98,7 @@ def allocate(
     stratum: str = "stratum",
     population: str = "population",
     p: str | float = 0.5,
+    minimum: int = 0,
     confidence: float = 0.95,
 ) -> AllocationResult:
     """Share a total sample of ``total`` among strata.
@@ -114,6 +115,9 @@ def allocate(
         minimises the margin of the province's share (below).
     p : str or float
         The expected share per stratum: a column name, or one value for all (0.5).
+    minimum : int
+        The least n of any stratum (or all of it, if smaller), e.g. 30 so that every
+        commune's index is reported unflagged (SIPAS.md §5).
 
     Returns
     -------
@@ -134,8 +138,11 @@ def allocate(
               \\frac{S_h^2}{n_h}, \\qquad S_h^2 = \\frac{N_h}{N_h - 1} p_h (1 - p_h).
 
     Minimising V subject to Σ n_h = n (Lagrange) gives Neyman's
-    :math:`n_h = n \\, N_h S_h / \\sum_k N_k S_k`; a stratum whose share exceeds N_h is
-    taken whole and the rest is shared again among the others. With one p for every
+    :math:`n_h = n \\, N_h S_h / \\sum_k N_k S_k`. Under the bounds
+    min(minimum, N_h) ≤ n_h ≤ N_h the optimum is :math:`n_h = \\mathrm{clip}(\\kappa N_h S_h)`
+    with κ such that Σ n_h = n: a stratum whose share exceeds N_h is taken whole, one below
+    the minimum is raised to it, and the others share the rest in proportion to N_h S_h
+    (equal and proportional allocation are bounded the same way). With one p for every
     stratum this is proportional allocation up to the N_h/(N_h − 1) factor. Fractions are
     rounded by largest remainder, so the n_h sum to n exactly, never above N_h. The
     margins are z·√V (province) and z·√((1 − n_h/N_h) S_h²/n_h) (stratum).
@@ -155,6 +162,8 @@ def allocate(
         raise TypeError(f"strata must be a DataFrame, got {type(strata).__name__}")
     if isinstance(total, bool) or not isinstance(total, int | np.integer) or total < 0:
         raise ValueError(f"total must be a whole number ≥ 0, got {total!r}")
+    if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 0:
+        raise ValueError(f"minimum must be a whole number ≥ 0, got {minimum!r}")
     for column in (stratum, population, *([p] if isinstance(p, str) else [])):
         if column not in strata.columns:
             raise DataError("the strata table needs this column", source="strata", column=column)
@@ -175,7 +184,13 @@ def allocate(
     else:
         spread = sizes * np.sqrt(s2)
         target = total * spread / spread.sum()
-    n = _capped_round(target, sizes, total)
+    low = np.minimum(float(minimum), sizes)
+    if low.sum() > total:
+        raise ValueError(
+            f"total {total} cannot give every stratum its minimum {minimum} "
+            f"(that needs {int(low.sum())})"
+        )
+    n = _bounded_round(target, low, sizes, total)
     z = critical_value(confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
         var_h = np.where(n > 0, (1 - n / sizes) * s2 / n, np.nan)
@@ -194,31 +209,34 @@ def allocate(
     return AllocationResult(table, method, int(total), province)
 
 
-def _capped_round(
-    target: NDArray[np.float64], cap: NDArray[np.float64], total: int
+def _bounded_round(
+    target: NDArray[np.float64], low: NDArray[np.float64], high: NDArray[np.float64], total: int
 ) -> NDArray[np.int64]:
-    """Whole n_h summing to ``total``, n_h ≤ cap_h: strata over their cap are taken whole and
-    the rest re-shared in proportion to ``target``; then largest-remainder rounding."""
-    exact = target.astype(float).copy()
-    full = np.zeros(len(exact), dtype=bool)
-    for _ in range(len(exact)):
-        over = ~full & (exact > cap)
-        if not over.any():
+    """Whole n_h summing to ``total`` with low_h ≤ n_h ≤ high_h, as close to ``target`` as the
+    bounds allow: n_h = clip(κ·target_h, low_h, high_h) with κ set (by bisection) so that
+    they sum to ``total`` — for Neyman's objective exactly the optimum under the bounds
+    (Lagrange with box constraints) — then largest-remainder rounding within the bounds."""
+    top = float(np.max(high / target)) * 2 + 1.0
+    bottom = 0.0
+    for _ in range(200):  # the sum is monotone in κ: halve the bracket to float precision
+        kappa = (bottom + top) / 2
+        if np.clip(kappa * target, low, high).sum() < total:
+            bottom = kappa
+        else:
+            top = kappa
+    exact = np.clip(top * target, low, high)
+    n = np.clip(np.floor(exact + 1e-9), low, high).astype(np.int64)
+    order = np.argsort(-(exact - n), kind="stable")
+    for k in order:  # largest remainders first; then anyone with room, should rounding need it
+        if n.sum() >= total:
             break
-        full |= over
-        left = total - cap[full].sum()
-        rest = target[~full]
-        exact = np.where(full, cap, left * target / rest.sum() if rest.sum() > 0 else 0.0)
-    n = np.minimum(np.floor(exact + 1e-9), cap).astype(np.int64)
-    remainder = exact - n
-    order = np.argsort(-remainder, kind="stable")
-    short = total - int(n.sum())
-    for k in order:
-        if short <= 0:
-            break
-        if n[k] < cap[k]:
+        if n[k] < high[k]:
             n[k] += 1
-            short -= 1
+    for k in order:
+        if n.sum() <= total:
+            break
+        if n[k] > low[k]:
+            n[k] -= 1
     return n
 
 

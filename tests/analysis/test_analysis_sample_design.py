@@ -52,26 +52,30 @@ def test_required_n_by_the_ministry_and_by_a_margin() -> None:
         stratum_sample_sizes([100], rule="guess")  # type: ignore[arg-type]
 
 
-def test_neyman_allocation_minimises_the_province_margin() -> None:
+@pytest.mark.parametrize("minimum", [0, 120])
+def test_neyman_allocation_minimises_the_province_margin(minimum: int) -> None:
     sizes = STRATA["population"].to_numpy(dtype=float)
     p = STRATA["p"].to_numpy()
     total = 1500
-    # An independent optimum: SLSQP on V(n) under Σ n = total, 2 ≤ n_h ≤ N_h.
+    low = np.maximum(np.minimum(minimum, sizes), 2)
+    # An independent optimum: SLSQP on V(n) under Σ n = total, low_h ≤ n_h ≤ N_h.
     best = optimize.minimize(
         lambda n: 1e6 * variance(n, sizes, p),  # scaled so the solver's tolerances bite
         x0=np.full(len(sizes), total / len(sizes)),
         method="SLSQP",
-        bounds=[(2, s) for s in sizes],
+        bounds=list(zip(low, sizes, strict=True)),
         constraints=[{"type": "eq", "fun": lambda n: n.sum() - total}],
         options={"ftol": 1e-16, "maxiter": 500},
     )
     assert best.success
-    result = allocate(STRATA, total, method="neyman", p="p").to_frame()
+    neyman = allocate(STRATA, total, method="neyman", p="p", minimum=minimum)
+    result = neyman.to_frame()
     assert result["n"].sum() == total
+    assert (result["n"] >= np.minimum(minimum, sizes)).all()
     assert np.abs(result["n"].to_numpy() - best.x).max() < 1.0  # rounding only
-    neyman = allocate(STRATA, total, method="neyman", p="p")
     for other in ("equal", "proportional"):
-        assert neyman.province_margin < allocate(STRATA, total, method=other, p="p").province_margin
+        margin = allocate(STRATA, total, method=other, p="p", minimum=minimum).province_margin
+        assert neyman.province_margin < margin
     # The margin reported is z·√V, V written out above.
     expected = Z95 * np.sqrt(variance(result["n"].to_numpy(dtype=float), sizes, p))
     assert neyman.province_margin == pytest.approx(expected, rel=1e-12)
@@ -105,6 +109,8 @@ def test_bad_strata_are_refused(strata: pd.DataFrame, total: int, message: str) 
 def test_a_sample_larger_than_the_population_is_refused() -> None:
     with pytest.raises(ValueError, match="more than the population"):
         allocate(pd.DataFrame({"stratum": ["A"], "population": [5]}), 6)
+    with pytest.raises(ValueError, match="cannot give every stratum its minimum 30"):
+        allocate(pd.DataFrame({"stratum": ["A", "B"], "population": [500, 500]}), 50, minimum=30)
 
 
 def household_frame(rng: np.random.Generator) -> pd.DataFrame:
