@@ -259,12 +259,16 @@ def test_a_design_of_independent_equal_weights_keeps_the_indices(
     designed = score(frame, SERVICE, by=["commune"], design=SurveyDesign()).to_frame(detail=True)
     assert np.array_equal(plain["index"], designed["index"], equal_nan=True)
     assert np.array_equal(plain["n"], designed["n"])
-    # ids = ~1 and no strata over the whole sample: a group's SE differs from the per-group
-    # formula only by the n/(n − 1) factor of the sample (domain estimation), not more.
-    nodes = plain["kind"] == "index"
-    ratio = designed.loc[nodes, "se"] / plain.loc[nodes, "se"]
-    assert ratio.between(0.9, 1.1).all()
-    assert set(designed["kind"]) == {"index", "ratio", "share"} - {"share"} | {"ratio"}
+    # ids = ~1, one stratum of all N rows: a commune is a domain, whose influence totals
+    # sum to 0, so V_design = N/(N − 1) · Σ_g (w z)², where the independent-respondents
+    # formula has n/(n − 1) · Σ_g (w z)² with the node's own n. Exactly that factor apart.
+    nodes = (plain["kind"] == "index").to_numpy()
+    big_n = len(frame)
+    n = plain.loc[nodes, "n"].to_numpy(dtype=float)
+    expected = (big_n / (big_n - 1)) / (n / (n - 1))
+    ratio = (designed.loc[nodes, "se"] / plain.loc[nodes, "se"]).to_numpy() ** 2
+    assert np.allclose(ratio, expected, rtol=1e-10, atol=0)
+    assert set(designed["kind"]) == {"index", "ratio"}
 
 
 def test_design_rows_carry_deff_and_linearised_intervals(rng: np.random.Generator) -> None:
