@@ -159,7 +159,7 @@ def draw_sample(
                 column=stratum,
             )
         rng = np.random.default_rng([int(seed), zlib.crc32(str(name).encode("utf-8"))])
-        if cluster is None:
+        if cluster is None or n_h == 0:
             chosen = np.sort(rng.choice(len(units), size=n_h, replace=False))
             drawn = units.iloc[chosen].copy()
             drawn[WEIGHT_COLUMN] = len(units) / n_h if n_h else np.nan

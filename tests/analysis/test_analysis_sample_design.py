@@ -143,6 +143,10 @@ def test_the_draw_is_reproducible_and_independent_of_row_order(rng: np.random.Ge
         == first.loc[first["commune"] != "C3", "household"].tolist()
     )
     assert first.groupby("commune").size().to_dict() == sizes
+    # A stratum given n = 0 is listed with nothing drawn.
+    none = draw_sample(frame, {**sizes, "C3": 0}, seed=2025, **kwargs)
+    assert "C3" not in set(none.to_frame()["commune"])
+    assert none.strata.set_index("stratum").loc["C3", "n_drawn"] == 0
 
 
 def test_two_stage_weights_are_inverse_inclusion_probabilities(rng: np.random.Generator) -> None:
