@@ -153,9 +153,7 @@ def test_enrolling_by_typed_code_clears_not_enrolled_at_once(
     tablet.locator("form.enrol button[type=submit]").tap()
     screen(tablet, "start")
     # Before any survey or upload: the status line knows the kiosk is enrolled within seconds.
-    wait_until(
-        lambda: "Chưa đăng ký" not in status(tablet), timeout=5, what="not-enrolled to go"
-    )
+    wait_until(lambda: "Chưa đăng ký" not in status(tablet), timeout=5, what="not-enrolled to go")
     assert "Trực tuyến" in status(tablet) and tablet.locator("#status .bad").count() == 0
 
 
