@@ -74,6 +74,12 @@ def test_progress_counts_required_answers_only(
     open_optional_step(phone)
     phone.locator('label.opt:has(input[name="GENDER"][value="2"])').tap()
     assert progress(phone) == ("Đã trả lời 3/17 câu bắt buộc", 3)
+    # In Windows' high-contrast mode backgrounds are dropped: the chosen face is outlined.
+    phone.emulate_media(forced_colors="active")
+    chosen = 'label.opt:has(input[name="TC1"][value="2"])'
+    other = 'label.opt:has(input[name="TC1"][value="3"])'
+    assert phone.eval_on_selector(chosen, "e => getComputedStyle(e).outlineStyle") == "solid"
+    assert phone.eval_on_selector(other, "e => getComputedStyle(e).outlineStyle") == "none"
 
 
 def test_keyboard_only_with_the_optional_step(
