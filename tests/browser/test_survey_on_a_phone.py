@@ -13,7 +13,13 @@ from survey_app.models import Response
 
 from ..conftest import Field
 from .conftest import LiveServer
-from .test_survey_in_chromium import REQUIRED, answer, open_optional_step, responses
+from .test_survey_in_chromium import (
+    CONTRAST_FAILURES,
+    REQUIRED,
+    answer,
+    open_optional_step,
+    responses,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -158,3 +164,21 @@ def test_without_javascript_everything_still_works(
         assert {a.item: a.code for a in row.answers}["HL"] == 5
         assert row.comment is not None and row.comment.text == "Tốt."
     context.close()
+
+
+def test_wide_screens_write_each_faces_label(
+    live_server: LiveServer, field: Field, browser: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/s/{field.desk}")
+    group = page.get_by_role("group", name="Công chức giao tiếp lịch sự, tôn trọng")
+    label = group.get_by_text("Bình thường", exact=True)
+    assert label.is_visible() and label.bounding_box()["width"] > 40
+    assert page.evaluate(CONTRAST_FAILURES) == []
+    context.close()
+    phone = browser.new_context(viewport={"width": 360, "height": SCREEN}).new_page()
+    phone.goto(f"{live_server.url}/s/{field.desk}")
+    hidden = phone.get_by_role("group", name="Công chức giao tiếp lịch sự, tôn trọng")
+    assert hidden.get_by_text("Bình thường", exact=True).bounding_box()["width"] <= 1
+    phone.context.close()
