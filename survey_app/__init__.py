@@ -8,11 +8,12 @@ from typing import Any
 
 from flask import Flask
 
-from . import config, db
-
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then SIPAS_* environment variables, then ``test_config``."""
+    # Imported here, not above: `sipas --help` imports this package and need not load SQLAlchemy.
+    from . import config, db
+
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(config.DEFAULTS)
     app.config.from_prefixed_env("SIPAS")
@@ -23,6 +24,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["DATABASE_URL"] = config.default_database_url(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.load_secret_key(app)
+    if not app.config.get("PUBLIC_BASE_URL"):
+        app.config["PUBLIC_BASE_URL"] = config.LOCAL_BASE_URL
+        app.config["PUBLIC_BASE_URL_GUESSED"] = True  # see web.public_base_url
     app.config["PUBLIC_BASE_URL"] = str(app.config["PUBLIC_BASE_URL"]).rstrip("/")
 
     app.jinja_env.trim_blocks = True

@@ -7,11 +7,16 @@ from pathlib import Path
 
 from flask import Flask
 
+#: Where `sipas run` listens by default: the links' base when none is configured.
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+
 DEFAULTS: dict[str, object] = {
     # SQLite in the instance folder unless SIPAS_DATABASE_URL names another database.
     "DATABASE_URL": None,
     # Absolute base of the links printed in QR codes and invitations, e.g. https://sipas.quangninh.gov.vn
-    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # Unset: pages use the address each request came to, and commands LOCAL_BASE_URL (saying so).
+    "PUBLIC_BASE_URL": None,
+    "PUBLIC_BASE_URL_GUESSED": False,
     # The bodies we accept are small forms; anything larger is refused before it is parsed.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_FORM_PARTS": 300,

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlencode
 
-from flask import Flask, Response, abort, current_app, request, url_for
+from flask import Flask, Response, abort, current_app, has_request_context, request, url_for
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -57,6 +57,14 @@ def static_url(filename: str) -> str:
     """A static file's URL carrying a hash of its content, so it can be cached for good."""
     folder = Path(current_app.static_folder or "")
     return url_for("static", filename=filename, v=_content_version(folder / filename))
+
+
+def public_base_url() -> str:
+    """The absolute address people open: SIPAS_PUBLIC_BASE_URL, else the one this request came to
+    (so a QR code served on another port than 5000 still scans to this server)."""
+    if current_app.config["PUBLIC_BASE_URL_GUESSED"] and has_request_context():
+        return request.host_url.rstrip("/")
+    return str(current_app.config["PUBLIC_BASE_URL"])
 
 
 def language_url(lang: str) -> str:
