@@ -31,6 +31,7 @@ from .. import accounts
 from ..db import get_session
 from ..errors import error_page, friendly_abort, wants_json
 from ..models import Officer, utcnow
+from ..security.redirects import safe_next
 from . import bp
 
 login_manager = LoginManager()
@@ -65,19 +66,12 @@ def _load_officer(user_id: str) -> Officer | None:
 def _unauthorized() -> ResponseReturnValue:
     if wants_json():
         friendly_abort(401, _("Cần đăng nhập"), _("Vui lòng đăng nhập để tiếp tục."))
-    return redirect(url_for("officer.sign_in", next=_safe_next(request.full_path)))
+    return redirect(url_for("officer.sign_in", next=safe_next(request.full_path)))
 
 
 def current_officer() -> Officer:
     """The signed-in officer (every view but sign-in runs after the check below)."""
     return cast(Officer, current_user._get_current_object())  # type: ignore[attr-defined]
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only a path of this site: never an absolute or scheme-relative address."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target.rstrip("?") or None
 
 
 @bp.before_request
@@ -95,7 +89,7 @@ def _require_sign_in() -> ResponseReturnValue | None:
         session.pop(SEEN_KEY, None)
         session.pop(SINCE_KEY, None)
         flash(_("Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại."), "notice")
-        return redirect(url_for("officer.sign_in", next=_safe_next(request.full_path)))
+        return redirect(url_for("officer.sign_in", next=safe_next(request.full_path)))
     session[SEEN_KEY] = now
     return None
 
@@ -168,13 +162,14 @@ def _home() -> str:
 def sign_in() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_home())
-    return render_template("officer/sign_in.html", form=SignInForm(), next=request.args.get("next"))
+    next_ = safe_next(request.args.get("next"))
+    return render_template("officer/sign_in.html", form=SignInForm(), next=next_)
 
 
 @bp.post("/sign-in")
 def sign_in_post() -> ResponseReturnValue:
     form = SignInForm()
-    target = _safe_next(request.args.get("next") or request.form.get("next"))
+    target = safe_next(request.args.get("next") or request.form.get("next"))
     if not form.validate_on_submit():
         return render_template("officer/sign_in.html", form=form, next=target), 400
     db = get_session()

@@ -31,9 +31,10 @@ from ..models import (
     utcnow,
 )
 from ..scoring import very_dissatisfied_condition
+from ..security.redirects import safe_next
 from . import bp
 from .access import current_scope, deny, desk_or_abort, tree, unit_or_abort
-from .auth import _safe_next, current_officer, require_edit
+from .auth import current_officer, require_edit
 from .formatting import options
 
 PAGE_SIZE = 50
@@ -194,7 +195,7 @@ def _response_in_scope(response_id: int) -> Response:
 
 
 def _back(default: str) -> ResponseReturnValue:
-    return redirect(_safe_next(request.form.get("next")) or default)
+    return redirect(safe_next(request.form.get("next")) or default)
 
 
 @bp.post("/comments/<int:response_id>/handle")
