@@ -89,6 +89,15 @@ def create_officer(
 def set_password(officer: Officer, password: str) -> None:
     """Change the password and end every session signed in with the old one."""
     officer.password_hash = hash_password(password)
+    end_sessions(officer)
+
+
+def end_sessions(officer: Officer) -> None:
+    """End every session of the officer, on every device (no commit).
+
+    The session cookie holds the officer's session version (``Officer.get_id``); once the
+    version in the database moves on, a cookie saved earlier signs in no one.
+    """
     officer.session_version += 1
 
 

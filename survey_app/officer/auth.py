@@ -219,7 +219,11 @@ def sign_in_post() -> ResponseReturnValue:
 @bp.post("/sign-out")
 def sign_out() -> ResponseReturnValue:
     db = get_session()
-    accounts.record(db, "sign_out", officer=current_officer(), target=current_officer().username)
+    officer = current_officer()
+    # A copy of the cookie kept from before must not stay signed in: this ends the officer's
+    # sessions on the server, on every device (README "Officer sessions").
+    accounts.end_sessions(officer)
+    accounts.record(db, "sign_out", officer=officer, target=officer.username)
     db.commit()
     logout_user()
     session.pop(SEEN_KEY, None)
