@@ -30,11 +30,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
 
     from . import cli, errors, i18n, web
+    from .security import proxies
 
     cli.init_app(app)
     i18n.init_app(app)
     web.init_app(app)
     errors.init_app(app)
+    proxies.init_app(app)
 
     from .api import bp as api_bp
     from .citizen import bp as citizen_bp

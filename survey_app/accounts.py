@@ -12,13 +12,12 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import g, has_request_context, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import ROLES, ApiToken, AuditEvent, Officer, Unit, utcnow
@@ -244,14 +243,3 @@ def record(
     )
     session.add(event)
     return event
-
-
-def recent_failures(
-    session: Session, *, username: str, address: str, window: int
-) -> tuple[int, int]:
-    """Failed sign-ins in the last ``window`` seconds: (for this username, from this address)."""
-    since = utcnow() - timedelta(seconds=window)
-    base = select(func.count()).where(AuditEvent.action == "sign_in_failed", AuditEvent.at >= since)
-    by_name = session.scalar(base.where(AuditEvent.target == username[:200])) or 0
-    by_address = session.scalar(base.where(AuditEvent.remote_addr == address[:64])) or 0
-    return by_name, by_address

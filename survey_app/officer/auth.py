@@ -31,6 +31,7 @@ from .. import accounts
 from ..db import get_session
 from ..errors import error_page, friendly_abort, wants_json
 from ..models import Officer, utcnow
+from ..security import throttle
 from ..security.redirects import safe_next
 from . import bp
 
@@ -174,27 +175,28 @@ def sign_in_post() -> ResponseReturnValue:
         return render_template("officer/sign_in.html", form=form, next=target), 400
     db = get_session()
     username = form.username.data.strip().lower()
-    address = request.remote_addr or ""
-    limit = current_app.config["SIGN_IN_MAX_FAILURES"]
-    by_name, by_address = accounts.recent_failures(
-        db,
-        username=username,
-        address=address,
-        window=current_app.config["SIGN_IN_WINDOW_SECONDS"],
+    secret = current_app.config["SECRET_KEY"]
+    cookie_name = throttle.device_cookie_name(current_app.config["SESSION_COOKIE_SECURE"])
+    known = throttle.read_device(secret, request.cookies.get(cookie_name))
+    counters = throttle.limits(
+        username,
+        request.remote_addr or "",
+        known.get(username),
+        current_app.config["SIGN_IN_MAX_FAILURES"],
     )
-    if by_name >= limit or by_address >= 4 * limit:
+    verdict = throttle.count_attempt(db, counters, current_app.config["SIGN_IN_WINDOW_SECONDS"])
+    if not verdict.allowed:
         accounts.record(db, "sign_in_throttled", actor=username, target=username)
         db.commit()
-        minutes = current_app.config["SIGN_IN_WINDOW_SECONDS"] // 60
         response = error_page(
             429,
             _("Tạm khóa đăng nhập"),
             _(
                 "Đã nhập sai quá nhiều lần. Vui lòng thử lại sau %(minutes)d phút.",
-                minutes=minutes,
+                minutes=-(-verdict.retry_after // 60),
             ),
         )
-        response.headers["Retry-After"] = str(current_app.config["SIGN_IN_WINDOW_SECONDS"])
+        response.headers["Retry-After"] = str(verdict.retry_after)
         return response
     officer = db.scalar(select(Officer).where(Officer.username == username))
     if officer is not None and not officer.active:
@@ -207,13 +209,25 @@ def sign_in_post() -> ResponseReturnValue:
     assert officer is not None
     officer.last_sign_in_at = utcnow()
     accounts.record(db, "sign_in", officer=officer, target=officer.username)
+    # The address counter is kept: one valid account must not reset guesses at others.
+    throttle.clear(db, *(key for key in counters if not key.startswith("addr:")))
     db.commit()
     for key in ("_flashes", SEEN_KEY, SINCE_KEY):
         session.pop(key, None)
     login_user(officer)
     now = time.time()
     session[SEEN_KEY] = session[SINCE_KEY] = now
-    return redirect(target or _home())
+    answer = redirect(target or _home())
+    answer.set_cookie(
+        cookie_name,
+        throttle.remember_device(secret, known, username),
+        max_age=throttle.DEVICE_COOKIE_DAYS * 86400,
+        path="/",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return answer
 
 
 @bp.post("/sign-out")
