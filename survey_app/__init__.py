@@ -30,11 +30,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
 
     from . import cli, errors, i18n, web
-    from .security import proxies
+    from .security import inputs, proxies
 
     cli.init_app(app)
     i18n.init_app(app)
     web.init_app(app)
+    inputs.init_app(app)
     errors.init_app(app)
     proxies.init_app(app)
 

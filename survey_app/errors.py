@@ -57,6 +57,15 @@ def error_page(status: int, title: str, message: str, **context: object) -> Resp
     return response
 
 
+def refuse(status: int, title: str, message: str) -> NoReturn:
+    """Stop the request with ``message``: JSON to machine clients, a page to people."""
+    if wants_json():
+        response = jsonify(error=title, message=message, status=status)
+        response.status_code = status
+        abort(response)
+    friendly_abort(status, title, message)
+
+
 def friendly_abort(status: int, title: str, message: str, **context: object) -> NoReturn:
     """Stop the request with a page written for the person reading it."""
     abort(error_page(status, title, message, **context))

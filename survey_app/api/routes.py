@@ -150,7 +150,7 @@ def _int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, "")
     if not raw:
         return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or not low <= int(raw) <= high:
         api_error(400, "bad_parameter", f"{name} must be a whole number from {low} to {high}")
     return int(raw)
 

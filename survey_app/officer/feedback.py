@@ -16,7 +16,7 @@ from sqlalchemy.orm import contains_eager
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts
+from .. import accounts, periods
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import (
@@ -59,7 +59,7 @@ class ReviewForm(FlaskForm):
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not raw.isdigit() or not raw.isascii() or len(raw) > 9 or not 1 <= int(raw) <= MAX_PAGE:
         friendly_abort(400, _("Trang không hợp lệ"), _("Số trang phải từ 1 đến 10000."))
     return int(raw)
 
@@ -82,6 +82,16 @@ def _local_day(name: str) -> datetime | None:
         day = datetime.strptime(raw, "%Y-%m-%d")
     except ValueError:
         friendly_abort(400, _("Ngày không hợp lệ"), _("Ngày phải có dạng 2026-05-31."))
+    if not periods.FIRST_YEAR <= day.year <= periods.LAST_YEAR:
+        friendly_abort(
+            400,
+            _("Ngày không hợp lệ"),
+            _(
+                "Ngày phải trong các năm %(first)s–%(last)s.",
+                first=periods.FIRST_YEAR,
+                last=periods.LAST_YEAR,
+            ),
+        )
     return day.replace(tzinfo=ZoneInfo(current_app.config["TIME_ZONE"]))
 
 
