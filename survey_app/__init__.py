@@ -29,7 +29,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
     db.init_app(app)
 
-    from . import cli, errors, i18n, web
+    from . import cli, errors, i18n, outage, web
     from .security import inputs, proxies
 
     cli.init_app(app)
@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     inputs.init_app(app)
     errors.init_app(app)
+    outage.init_app(app)
     proxies.init_app(app)
 
     from .api import bp as api_bp
