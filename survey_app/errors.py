@@ -77,8 +77,8 @@ def _handle_http(error: HTTPException) -> Response:
     if wants_json():
         response = jsonify(error=title, message=message, status=status)
         response.status_code = status
-        return response
-    response = error_page(status, title, message)
+    else:
+        response = error_page(status, title, message)
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
     return response
