@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +29,16 @@ _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
 #: Stands in for a missing account so a wrong username costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+#: New usernames: ASCII only, so no two look alike (a Cyrillic "а" is not a Latin "a").
+USERNAME = re.compile(r"[a-z0-9._-]{1,64}")
+
+
+def normalise_username(username: str) -> str:
+    """The form a username is stored and looked up in: NFKC (full-width letters become
+    ASCII), no surrounding spaces, lower case."""
+    return unicodedata.normalize("NFKC", username).strip().lower()
 
 
 class AccountError(ValueError):
@@ -64,9 +76,9 @@ def create_officer(
     unit: Unit | None = None,
 ) -> Officer:
     """Add an officer (no commit). Officers and viewers need a unit; usernames are unique."""
-    username = username.strip().lower()
-    if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
-        raise AccountError("a username is 1–64 letters, digits, '.', '_' or '-'")
+    username = normalise_username(username)
+    if not USERNAME.fullmatch(username):
+        raise AccountError("a username is 1–64 ASCII letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise AccountError(f"the role must be one of {', '.join(ROLES)}, got {role!r}")
     if role != "admin" and unit is None:

@@ -174,7 +174,7 @@ def sign_in_post() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return render_template("officer/sign_in.html", form=form, next=target), 400
     db = get_session()
-    username = form.username.data.strip().lower()
+    username = accounts.normalise_username(form.username.data)
     secret = current_app.config["SECRET_KEY"]
     cookie_name = throttle.device_cookie_name(current_app.config["SESSION_COOKIE_SECURE"])
     known = throttle.read_device(secret, request.cookies.get(cookie_name))
