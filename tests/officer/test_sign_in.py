@@ -203,6 +203,13 @@ def _replay(app: Flask, cookie: str) -> FlaskClient:
     return thief
 
 
+def _officer_id(app: Flask, username: str) -> int:
+    with app.app_context():
+        found = get_session().scalar(select(Officer.id).where(Officer.username == username))
+        assert found is not None
+        return int(found)
+
+
 def _session_cookie(client: FlaskClient) -> str:
     cookie = client.get_cookie("session")
     assert cookie is not None
@@ -228,10 +235,7 @@ def test_an_administrator_signs_another_officer_out_everywhere(demo: Flask) -> N
     officer = sign_in(demo.test_client(), "damha")
     saved = _session_cookie(officer)
     admin = sign_in(demo.test_client(), "admin")
-    with demo.app_context():
-        damha = get_session().scalar(select(Officer).where(Officer.username == "damha"))
-        assert damha is not None
-        damha_id = damha.id
+    damha_id = _officer_id(demo, "damha")
     assert admin.post(f"/officer/accounts/{damha_id}/sign-out").status_code == 302
     assert officer.get("/officer/units/QN-DH").status_code == 302
     assert _replay(demo, saved).get("/officer/units/QN-DH").status_code == 302
@@ -250,9 +254,6 @@ def test_an_administrator_signs_another_officer_out_everywhere(demo: Flask) -> N
 def test_deactivation_ends_the_sessions_of_the_account(demo: Flask) -> None:
     officer = sign_in(demo.test_client(), "quangtan")
     admin = sign_in(demo.test_client(), "admin")
-    with demo.app_context():
-        row = get_session().scalar(select(Officer).where(Officer.username == "quangtan"))
-        assert row is not None
-        row_id = row.id
+    row_id = _officer_id(demo, "quangtan")
     assert admin.post(f"/officer/accounts/{row_id}/deactivate").status_code == 302
     assert officer.get("/officer/units/QN-DH-QTAN").status_code == 302
