@@ -67,7 +67,7 @@ DEFAULTS: dict[str, object] = {
     "OFFICER_SESSION_HOURS": 10,
     # Sign-in is refused (429) after this many attempts for a username, or 4× as many from one
     # address, within the window; a browser the officer signed in with before is counted on
-    # its own (README "Sign-in throttling").
+    # its own (README "Security").
     "SIGN_IN_MAX_FAILURES": 5,
     "SIGN_IN_WINDOW_SECONDS": 15 * 60,
     # How many reverse proxies in front of the app add X-Forwarded-For/-Proto (nginx: 1). With

@@ -235,7 +235,7 @@ def sign_out() -> ResponseReturnValue:
     db = get_session()
     officer = current_officer()
     # A copy of the cookie kept from before must not stay signed in: this ends the officer's
-    # sessions on the server, on every device (README "Officer sessions").
+    # sessions on the server, on every device (README "Security").
     accounts.end_sessions(officer)
     accounts.record(db, "sign_out", officer=officer, target=officer.username)
     db.commit()

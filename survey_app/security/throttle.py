@@ -6,7 +6,7 @@ was recorded. A correct password clears its username's and device's counters.
 
 A username locked by someone else's wrong guesses would lock its owner out too; so a browser
 that signed in to that account before carries a signed device cookie, and its attempts are
-counted on that device alone (README "Sign-in throttling").
+counted on that device alone (README "Security").
 """
 
 from __future__ import annotations
