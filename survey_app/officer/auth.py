@@ -210,7 +210,11 @@ def sign_in_post() -> ResponseReturnValue:
     officer.last_sign_in_at = utcnow()
     accounts.record(db, "sign_in", officer=officer, target=officer.username)
     # The address counter is kept: one valid account must not reset guesses at others.
-    throttle.clear(db, *(key for key in counters if not key.startswith("addr:")))
+    throttle.clear(
+        db,
+        [key for key in counters if not key.startswith("addr:")],
+        current_app.config["SIGN_IN_WINDOW_SECONDS"],
+    )
     db.commit()
     for key in ("_flashes", SEEN_KEY, SINCE_KEY):
         session.pop(key, None)

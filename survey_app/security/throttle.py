@@ -60,9 +60,12 @@ def count_attempt(session: Session, limits: dict[str, int], window: int) -> Verd
     return Verdict(allowed, max(retry_after, 1))
 
 
-def clear(session: Session, *keys: str) -> None:
-    """Forget the attempts on ``keys`` (after a correct password; no commit)."""
-    session.execute(delete(SignInAttempts).where(SignInAttempts.key.in_([k[:200] for k in keys])))
+def clear(session: Session, keys: list[str], window: int) -> None:
+    """Forget the attempts on ``keys`` (after a correct password), and every counter whose
+    window has ended, so guesses at made-up usernames do not pile up (no commit)."""
+    stale = SignInAttempts.window_start <= int(time.time()) - window
+    listed = SignInAttempts.key.in_([k[:200] for k in keys])
+    session.execute(delete(SignInAttempts).where(listed | stale))
 
 
 def _increment(session: Session, key: str, now: int, window: int) -> tuple[int, int]:

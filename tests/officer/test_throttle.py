@@ -4,6 +4,7 @@ the configured proxies, and never locking the real owner out of a browser they u
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -110,3 +111,16 @@ def test_parallel_wrong_passwords_are_checked_at_most_limit_times(demo: Flask) -
     assert statuses[401] + statuses[429] == attempts, statuses
     assert statuses[401] <= limit, statuses
     assert _failures(demo) == statuses[401]
+
+
+def test_counters_of_ended_windows_are_removed(demo: Flask) -> None:
+    from survey_app.models import SignInAttempts
+
+    client = demo.test_client()
+    _try(client, "made-up-name", "wrong-guess")
+    demo.config["SIGN_IN_WINDOW_SECONDS"] = 1
+    time.sleep(1.1)
+    assert _try(client, "xem", PASSWORDS["xem"]) == 302
+    with demo.app_context():
+        keys = set(get_session().scalars(select(SignInAttempts.key)))
+    assert "user:made-up-name" not in keys and "user:xem" not in keys
