@@ -414,7 +414,8 @@ def officer_set_password(username: str, password: str) -> None:
     from .models import Officer
 
     session = get_session()
-    row = session.scalar(select(Officer).where(Officer.username == username.strip().lower()))
+    wanted = accounts.normalise_username(username)
+    row = session.scalar(select(Officer).where(Officer.username == wanted))
     if row is None:
         raise click.BadParameter(f"no officer {username!r}", param_hint="--username")
     try:

@@ -42,6 +42,12 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     # Invitation links carry a token in the query string: never leak it to other sites.
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    # For browsers that predate CSP's frame-ancestors, and no window shared with other sites.
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        # Served over HTTPS only (README "Production"): browsers never try plain HTTP again.
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint == "static":
         # Static URLs carry a content version (?v=…), so they may be cached for a year.
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"

@@ -240,3 +240,38 @@ def test_back_then_submit_again_is_stored_once(
     phone.get_by_role("button", name="Gửi đánh giá").tap()
     phone.wait_for_url("**/cam-on")
     assert responses(live_server) == 2
+
+
+def test_a_survey_sent_during_a_database_outage_is_kept_and_sent_again(
+    live_server: LiveServer, field: Field, phone: Any
+) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    from survey_app.db import Database, make_autocommit_engine, make_engine
+
+    from ..test_outage import DOWN_URL
+
+    phone.goto(f"{live_server.url}/s/{field.desk}")
+    for code in REQUIRED:
+        answer(phone, code, "3" if code == "HL" else "4")
+    phone.fill("textarea[name=comment]", "Phải chờ khá lâu.")
+    # The database goes away while the person answers.
+    extensions = live_server.app.extensions
+    working = extensions["sipas.db"]
+    down = make_engine(DOWN_URL)
+    outage = Database(down, sessionmaker(down), make_autocommit_engine(DOWN_URL))
+    extensions["sipas.db"] = outage
+    try:
+        phone.get_by_role("button", name="Gửi đánh giá").tap()
+        phone.wait_for_selector("text=Hệ thống tạm thời gián đoạn")
+        assert "vẫn được giữ" in phone.locator("main").inner_text()
+    finally:
+        extensions["sipas.db"] = working
+        outage.dispose()
+    assert responses(live_server) == 0
+    phone.get_by_role("button", name="Gửi lại").tap()
+    phone.wait_for_url(f"**/s/{field.desk}/cam-on")
+    with live_server.app.app_context():
+        [row] = get_session().scalars(select(Response)).all()
+        assert {a.item: a.code for a in row.answers}["HL"] == 3
+        assert row.comment is not None and row.comment.text == "Phải chờ khá lâu."
