@@ -254,6 +254,7 @@ def test_a_survey_sent_during_a_database_outage_is_kept_and_sent_again(
     phone.goto(f"{live_server.url}/s/{field.desk}")
     for code in REQUIRED:
         answer(phone, code, "3" if code == "HL" else "4")
+    open_optional_step(phone)
     phone.fill("textarea[name=comment]", "Phải chờ khá lâu.")
     # The database goes away while the person answers.
     extensions = live_server.app.extensions
