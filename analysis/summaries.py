@@ -18,6 +18,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy import sparse
 
 from questionnaires import Questionnaire
 
@@ -317,6 +318,34 @@ def _classes(measure_a: FloatArray, measure_y: FloatArray) -> tuple[IntArray, Fl
     return of_slot, np.array(pairs, dtype=float)
 
 
+class _Columns:
+    """The number columns of a summary table, written into one int64 and one float64
+    matrix (so a million cells × a thousand columns is never stacked column by column)."""
+
+    def __init__(self, g: int, ints: list[str], floats: list[str]) -> None:
+        # Column-major: each column is written contiguously, and pandas keeps it as is.
+        self.ints = np.zeros((g, len(ints)), dtype=np.int64, order="F")
+        self.floats = np.zeros((g, len(floats)), dtype=np.float64, order="F")
+        self.int_names, self.float_names = ints, floats
+        self.where: dict[str, tuple[np.ndarray, int]] = {
+            **{name: (self.ints, k) for k, name in enumerate(ints)},
+            **{name: (self.floats, k) for k, name in enumerate(floats)},
+        }
+
+    def __setitem__(self, name: str, values: np.ndarray) -> None:
+        block, k = self.where[name]
+        block[:, k] = values
+
+    def frame(self) -> pd.DataFrame:
+        return pd.concat(
+            [
+                pd.DataFrame(self.ints, columns=self.int_names, copy=False),
+                pd.DataFrame(self.floats, columns=self.float_names, copy=False),
+            ],
+            axis=1,
+        )
+
+
 def _sum_cells(
     matrix: ResponseMatrix, grouping: Grouping, plan: ScoringPlan, overall: str | None
 ) -> pd.DataFrame:
@@ -330,7 +359,23 @@ def _sum_cells(
     weighted = weights is not None
     tally = tally_rows(matrix, pairs, plan)
     names = number_columns(plan, weighted, overall)
-    data: dict[str, np.ndarray] = {RESPONSES: np.bincount(gid, minlength=g).astype(np.int64)}
+
+    # Cross-products: per item, slots fall into a few (a, y) classes (top2box: none,
+    # answered, satisfied), so one bincount per pair of items counts the joint classes.
+    criteria = _criteria(plan)
+    w2 = None if weights is None else weights * weights
+    classes = [_classes(plan.measures[m].answered, plan.measures[m].score) for m in criteria]
+    integral = w2 is None and all(
+        np.all(values == np.round(values)) for _, values in classes
+    )  # top2box without weights: counts, kept as integers
+    floats = names["responses"][1:] + [c for c in names["counts"] if not c.startswith("n" + SEP)]
+    if not integral:
+        floats += names["moments"]
+    taken = set(floats)
+    ints = [c for kind in names.values() for c in kind if c not in taken]
+    data = _Columns(g, ints, floats)
+
+    data[RESPONSES] = np.bincount(gid, minlength=g)
     if weights is not None:
         data["weight"] = np.bincount(gid, weights, minlength=g)
         data["weight_sq"] = np.bincount(gid, weights * weights, minlength=g)
@@ -344,35 +389,32 @@ def _sum_cells(
     for v, node in enumerate(plan.nodes):
         data[f"node_n{SEP}{node.code}"] = tally.node_n[:, v]
 
-    # Cross-products: per item, slots fall into a few (a, y) classes (top2box: none,
-    # answered, satisfied), so one bincount per pair of items counts the joint classes.
-    criteria = _criteria(plan)
-    w2 = None if weights is None else weights * weights
-    classes = [_classes(plan.measures[m].answered, plan.measures[m].score) for m in criteria]
     cls = [
         of_slot[pairs.column(matrix, plan.measures[m].column).astype(np.int64) + 1]
         for m, (of_slot, _) in zip(criteria, classes, strict=True)
     ]
-    integral = w2 is None and all(
-        np.all(values == np.round(values)) for _, values in classes
-    )  # top2box without weights: counts, kept as integers
+    kinds = ("yy", "ya", "ay", "aa")
     for j in range(len(criteria)):
         for k in range(j + 1, len(criteria)):
             kj, kk = len(classes[j][1]), len(classes[k][1])
             cell = (gid * kj + cls[j]) * kk + cls[k]
-            joint = np.bincount(cell, w2, minlength=g * kj * kk).reshape(g, kj, kk)
+            joint = np.bincount(cell, w2, minlength=g * kj * kk).reshape(g, kj * kk)
             aj, yj = classes[j][1][:, 0], classes[j][1][:, 1]
             ak, yk = classes[k][1][:, 0], classes[k][1][:, 1]
+            # One product gives the four sums: Σ over joint classes of left(x)·right(y).
+            coef = np.stack(
+                [
+                    np.outer(left, right).ravel()
+                    for left, right in ((yj, yk), (yj, ak), (aj, yk), (aj, ak))
+                ],
+                axis=1,
+            )
+            values = joint.astype(np.float64) @ coef
             stem = f"{plan.columns[plan.measures[criteria[j]].column]}{SEP}"
             stem += plan.columns[plan.measures[criteria[k]].column]
-            for kind, left, right in (
-                ("yy", yj, yk),
-                ("ya", yj, ak),
-                ("ay", aj, yk),
-                ("aa", aj, ak),
-            ):
-                value = np.einsum("gxy,x,y->g", joint, left, right)
-                data[f"{kind}{SEP}{stem}"] = np.round(value).astype(np.int64) if integral else value
+            for position, kind in enumerate(kinds):
+                value = values[:, position]
+                data[f"{kind}{SEP}{stem}"] = np.round(value) if integral else value
 
     if overall is not None:
         q = plan.questionnaire
@@ -392,12 +434,10 @@ def _sum_cells(
             for a, xc in enumerate(x_scale):
                 for b, yc in enumerate(y_scale):
                     data[f"hl{SEP}{measure.code}{SEP}{xc}{SEP}{yc}"] = joint_hl[:, a, b]
-    ordered = [c for kind in names.values() for c in kind]
-    numbers = pd.DataFrame({c: data[c] for c in ordered})
     groups = grouping.groups.reset_index(drop=True)
     groups["rule_valid"] = groups["rule_valid"].astype(bool)
     groups["column_valid"] = groups["column_valid"].astype(bool)
-    return pd.concat([groups, numbers], axis=1)
+    return pd.concat([groups, data.frame()], axis=1)
 
 
 def _check_summaries(summaries: Summaries) -> None:
@@ -477,28 +517,29 @@ def _numbers(summaries: Summaries) -> list[str]:
 def _group_sums(
     table: pd.DataFrame, columns: list[str], grouping: Grouping, include: NDArray[np.bool_]
 ) -> dict[str, np.ndarray]:
-    """Each number column summed over the included rows of every group (pairs included)."""
+    """Each number column summed over the included rows of every group (pairs included).
+
+    One sparse (groups × rows) incidence matrix times the table: no copy of the rows per
+    group, and integer columns are summed in int64 (exact).
+    """
     rows = grouping.row_of_pairs()
     g = grouping.n_groups
-    gid = np.where(include[rows], grouping.gid, g)
-    order = np.argsort(gid, kind="stable")
-    sorted_gid = gid[order]
-    starts = np.searchsorted(sorted_gid, np.arange(g + 1))
-    present = starts[:-1] < starts[1:]
+    keep = include[rows]
+    incidence = sparse.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.int64), (grouping.gid[keep], rows[keep])),
+        shape=(g, len(table)),
+    )
     out: dict[str, np.ndarray] = {}
     blocks: dict[str, list[str]] = {}
+    dtypes = table.dtypes  # once: a thousand column lookups would cost more than the sums
     for column in columns:
-        kind = table[column].dtype.kind
+        kind = dtypes[column].kind
         if kind not in "iuf":
             raise DataError("a summary column must hold numbers", column=column)
-        # Integer columns are summed as int64 (exact), the rest as float64.
         blocks.setdefault("int64" if kind in "iu" else "float64", []).append(column)
-    taken = rows[order[: starts[g]]]  # the included pairs come first, in group order
     for dtype, names in blocks.items():
-        values = table[names].to_numpy(dtype=dtype)[taken]
-        summed = np.zeros((g, len(names)), dtype=values.dtype)
-        if present.any():
-            summed[present] = np.add.reduceat(values, starts[:-1][present], axis=0)
+        values = table[names].to_numpy(dtype=dtype)
+        summed = np.asarray(incidence.astype(dtype) @ values)
         for k, column in enumerate(names):
             out[column] = summed[:, k]
     return out
