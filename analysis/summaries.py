@@ -474,13 +474,13 @@ def roll_up(summaries: Summaries, by: Sequence[str]) -> Summaries:
         )
     table = summaries.table
     grouping = build_grouping(table, [*grain, *STATUS_COLUMNS])
-    sums = _group_sums(table, _numbers(summaries), grouping, np.ones(len(table), dtype=bool))
+    blocks = _sum_blocks(table, _numbers(summaries), grouping, np.ones(len(table), dtype=bool))
     groups = grouping.groups.reset_index(drop=True)
     for column in ("rule_valid", "column_valid"):
         groups[column] = groups[column].astype(bool)
-    numbers = pd.DataFrame({c: sums[c] for c in table.columns if c not in summaries.key_columns})
+    numbers = [pd.DataFrame(values, columns=names, copy=False) for names, values in blocks]
     basis = dataclasses.replace(summaries.basis, grain=grain)
-    return Summaries(pd.concat([groups, numbers], axis=1), basis)
+    return Summaries(pd.concat([groups, *numbers], axis=1), basis)
 
 
 def add(*parts: Summaries) -> Summaries:
@@ -503,10 +503,38 @@ def add(*parts: Summaries) -> Summaries:
     if len(parts) == 1:
         return parts[0]
     table = pd.concat([p.table for p in parts], ignore_index=True)
-    for column in parts[0].table.columns:
-        if column not in parts[0].key_columns:
-            table[column] = table[column].astype(parts[0].table[column].dtype)
     return roll_up(Summaries(table, first), first.grain)
+
+
+def remove(summaries: Summaries, part: Summaries) -> Summaries:
+    """The summaries without the responses summed in ``part`` (which must be among them).
+
+    Keeping the read model current as officers act: excluding a response is
+    ``add(remove(s, one), build_summaries(the response marked valid=0))``. Cells left
+    with no response are dropped, so the result equals a rebuild without those
+    responses — exactly without weights; with weights up to the rounding of the
+    subtraction, which a periodic rebuild clears.
+
+    Raises
+    ------
+    ValueError
+        ``part`` was built differently, or holds responses ``summaries`` does not.
+    """
+    _check_summaries(summaries)
+    _check_summaries(part)
+    if part.basis != summaries.basis:
+        raise ValueError(
+            f"summaries built differently cannot be removed: {part.basis!r} vs {summaries.basis!r}"
+        )
+    negated = part.table.copy()
+    numbers = _numbers(part)
+    negated[numbers] = -negated[numbers]
+    table = add(summaries, Summaries(negated, part.basis)).table
+    counts = table[[RESPONSES, *(c for c in numbers if c.startswith("n" + SEP))]]
+    if (counts.to_numpy() < 0).any():
+        raise ValueError("part holds responses these summaries do not (a count went below 0)")
+    kept = table[table[RESPONSES].to_numpy() != 0].reset_index(drop=True)
+    return Summaries(kept, summaries.basis)
 
 
 def _numbers(summaries: Summaries) -> list[str]:
@@ -522,6 +550,17 @@ def _group_sums(
     One sparse (groups × rows) incidence matrix times the table: no copy of the rows per
     group, and integer columns are summed in int64 (exact).
     """
+    return {
+        column: values[:, k]
+        for names, values in _sum_blocks(table, columns, grouping, include)
+        for k, column in enumerate(names)
+    }
+
+
+def _sum_blocks(
+    table: pd.DataFrame, columns: list[str], grouping: Grouping, include: NDArray[np.bool_]
+) -> list[tuple[list[str], np.ndarray]]:
+    """The sums of :func:`_group_sums` as (column names, groups × columns matrix) per dtype."""
     rows = grouping.row_of_pairs()
     g = grouping.n_groups
     keep = include[rows]
@@ -529,7 +568,7 @@ def _group_sums(
         (np.ones(int(keep.sum()), dtype=np.int64), (grouping.gid[keep], rows[keep])),
         shape=(g, len(table)),
     )
-    out: dict[str, np.ndarray] = {}
+    out: list[tuple[list[str], np.ndarray]] = []
     blocks: dict[str, list[str]] = {}
     dtypes = table.dtypes  # once: a thousand column lookups would cost more than the sums
     for column in columns:
@@ -539,9 +578,8 @@ def _group_sums(
         blocks.setdefault("int64" if kind in "iu" else "float64", []).append(column)
     for dtype, names in blocks.items():
         values = table[names].to_numpy(dtype=dtype)
-        summed = np.asarray(incidence.astype(dtype) @ values)
-        for k, column in enumerate(names):
-            out[column] = summed[:, k]
+        # Column-major, as built, so the table keeps each column contiguous.
+        out.append((names, np.asfortranarray(incidence.astype(dtype) @ values)))
     return out
 
 

@@ -9,21 +9,26 @@ invalid responses, missing answers and every breakdown, and on a hand-worked cas
 from __future__ import annotations
 
 import math
+from io import StringIO
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from analysis_frames import KIOSK, SERVICE, Z95, wide
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import analysis
 from analysis import ScoringSettings
+from analysis.cli import score as score_command
 from analysis.summaries import (
     Summaries,
     add,
     build_summaries,
     number_columns,
+    remove,
     roll_up,
     score_summaries,
     summary_drivers,
@@ -49,7 +54,7 @@ BREAKDOWNS = (
     ["channel", "unit_code"],
 )
 PROPERTY = settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -340,3 +345,91 @@ def test_summaries_are_small_beside_the_responses() -> None:
     assert isinstance(built, Summaries)
     assert len(built.table) == 2
     assert int(built.table["responses"].sum()) == n
+
+
+@PROPERTY
+@given(responses(), st.integers(0, 39))
+def test_removing_responses_equals_a_rebuild_without_them(frame: pd.DataFrame, cut: int) -> None:
+    cut = min(cut, len(frame) - 1)
+    kept, gone = frame.iloc[: cut + 1], frame.iloc[cut + 1 :]
+    every = build_summaries(frame, KIOSK, by=FINE)
+    left = remove(every, build_summaries(gone, KIOSK, by=FINE)) if len(gone) else every
+    pd.testing.assert_frame_equal(
+        left.table, build_summaries(kept, KIOSK, by=FINE).table, check_exact=True
+    )
+
+
+def test_an_officer_exclusion_moves_one_response_between_status_cells() -> None:
+    frame = wide(KIOSK, {"HL_TC": [5, 4, 2, 1]}, fill=4, valid=["1", "1", "1", "1"])
+    cells = build_summaries(frame, KIOSK)
+    excluded = frame.iloc[[2]].assign(valid="0")
+    cells = add(
+        remove(cells, build_summaries(frame.iloc[[2]], KIOSK)), build_summaries(excluded, KIOSK)
+    )
+    now = frame.copy()
+    now.loc[2, "valid"] = "0"
+    pd.testing.assert_frame_equal(cells.table, build_summaries(now, KIOSK).table, check_exact=True)
+    item = score_summaries(cells).index_of("HL_TC").iloc[0]
+    assert item["n"] == 3 and item["index"] == pytest.approx(200 / 3, rel=1e-15)
+    with pytest.raises(ValueError, match="below 0"):
+        remove(cells, build_summaries(frame, KIOSK))
+
+
+def test_the_command_refuses_several_csv_files_and_dask_without_parquet(tmp_path: Path) -> None:
+    frame = wide(KIOSK, {"HL_TC": [5, 4]}, fill=4)
+    path = tmp_path / "a.csv"
+    frame.to_csv(path, index=False)
+    runner = CliRunner()
+    twice = runner.invoke(score_command, [str(path), str(path), "--questionnaire", "sipas-kiosk"])
+    assert twice.exit_code == 2
+    assert "several files are read only as Parquet" in twice.output
+    dask = runner.invoke(score_command, [str(path), "--dask", "tcp://127.0.0.1:5699"])
+    assert dask.exit_code == 2
+    assert "--dask reads Parquet files" in dask.output
+
+
+def test_several_parquet_files_score_as_their_union(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    frame = wide(KIOSK, {"HL_TC": [5, 4, 2, 1]}, fill=4, unit_code=["A", "A", "B", "B"])
+    frame.iloc[:3].to_parquet(tmp_path / "a.parquet")
+    frame.iloc[3:].to_parquet(tmp_path / "b.parquet")
+    files = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+    result = CliRunner().invoke(score_command, [*files, "--questionnaire", "sipas-kiosk"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(StringIO(result.output))
+    row = table[table["code"] == "HL_TC"].iloc[0]
+    assert (row["n"], row["index"]) == (4, 50.0)
+
+
+@pytest.mark.parametrize(
+    "period",
+    [
+        "quarter",
+        "year",
+        [
+            analysis.PeriodRange("Q1", "2025-01-01", "2025-03-31"),
+            analysis.PeriodRange("đến 15/2", "2025-01-01", "2025-02-15"),  # overlaps Q1
+        ],
+    ],
+)
+def test_quarters_years_and_overlapping_ranges_are_sums_of_days(period: object) -> None:
+    rng = np.random.default_rng(3)
+    n = 300
+    days = rng.integers(0, 150, n)
+    frame = wide(
+        KIOSK,
+        {c: rng.integers(0, 6, n).tolist() for c in ("HL_TC", "HL_TT", "HL_CC", "HL_KQ")},
+        fill=4,
+        unit_code=rng.choice(["A", "B"], n).tolist(),
+        submitted_at=[
+            (
+                pd.Timestamp("2024-12-31T16:30:00Z") + pd.Timedelta(days=int(d), hours=int(h))
+            ).isoformat()
+            for d, h in zip(days, rng.integers(0, 2, n), strict=True)
+        ],
+    )
+    rows = analysis.score(frame, KIOSK, by=["unit_code", "period"], period=period)  # type: ignore[arg-type]
+    cells = build_summaries(frame, KIOSK, by=["unit_code", "day"])
+    read = score_summaries(cells, by=["unit_code", "period"], period=period)  # type: ignore[arg-type]
+    assert_same(rows.to_frame(detail=True), read.to_frame(detail=True), 1e-12)
+    assert rows.period_order == read.period_order
