@@ -101,8 +101,63 @@ def _write(table: pd.DataFrame, result: ScoreResult, fmt: str, output: Path | No
             result.responses.to_excel(writer, sheet_name="responses", index=False)
 
 
+def _read_parquet(paths: tuple[Path, ...]) -> pd.DataFrame:
+    """Parquet files (e.g. ``responses/*.parquet``) as one frame, rows numbered from 0."""
+    try:
+        parts = [pd.read_parquet(path) for path in paths]
+    except ImportError:
+        raise AnalysisError("reading Parquet needs pyarrow: pip install 'sipas[scale]'") from None
+    except (OSError, ValueError) as exc:
+        raise AnalysisError(f"cannot read the Parquet files ({exc})") from None
+    return pd.concat(parts, ignore_index=True)
+
+
+def _score_on_dask(
+    paths: tuple[Path, ...],
+    scheduler: str,
+    questionnaire_id: str | None,
+    by: list[str],
+    period_kind: str,
+    weights: str | None,
+    units: pd.DataFrame | None,
+    settings: ScoringSettings,
+) -> ScoreResult:
+    """Sum each Parquet partition into summaries on the cluster, then score the sum here."""
+    try:
+        import dask.dataframe as dd
+        from dask.distributed import Client
+    except ImportError:
+        raise AnalysisError("--dask needs Dask: pip install 'sipas[scale]'") from None
+    from .distributed import build_summaries_dask
+    from .summaries import score_summaries
+
+    try:
+        client = Client(scheduler, timeout="10s")
+    except OSError as exc:
+        raise AnalysisError(f"cannot reach the Dask scheduler {scheduler} ({exc})") from None
+    with client:
+        frame = dd.read_parquet([str(p) for p in paths])
+        named = pd.DataFrame()
+        if questionnaire_id is None and "questionnaire" in frame.columns:
+            ids = frame["questionnaire"].dropna().astype(str).unique().compute()
+            named = pd.DataFrame({"questionnaire": list(ids)})
+        source = ", ".join(str(p) for p in paths)
+        questionnaire = questionnaires.get(_pick_questionnaire(named, questionnaire_id, source))
+        built = build_summaries_dask(
+            frame,
+            questionnaire,
+            by=by,
+            period=period_kind if PERIOD in by else None,
+            weights=weights,
+            settings=settings,
+        )
+    return score_summaries(built, questionnaire, by=by, units=units, settings=settings)
+
+
 @click.command("score")
-@click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "responses", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
 @click.option(
     "--questionnaire",
     "questionnaire_id",
@@ -180,6 +235,13 @@ def _write(table: pd.DataFrame, result: ScoreResult, fmt: str, output: Path | No
     help="Output format (default: from -o's extension, else csv).",
 )
 @click.option(
+    "--dask",
+    "scheduler",
+    metavar="SCHEDULER",
+    help="Score Parquet files on a Dask cluster (its scheduler address, e.g. "
+    "tcp://10.0.0.5:8786): each partition is summed where it lies.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -187,7 +249,7 @@ def _write(table: pd.DataFrame, result: ScoreResult, fmt: str, output: Path | No
     help="Write here instead of standard output.",
 )
 def score(
-    responses: Path,
+    responses: tuple[Path, ...],
     questionnaire_id: str | None,
     by_text: str,
     period_kind: str,
@@ -204,9 +266,11 @@ def score(
     holm: bool,
     decimals: int,
     fmt: str | None,
+    scheduler: str | None,
     output: Path | None,
 ) -> None:
-    """Score RESPONSES (.csv or .xlsx, wide format) into the tidy SIPAS scores table.
+    """Score RESPONSES (.csv or .xlsx, wide format, or .parquet files) into the tidy SIPAS
+    scores table.
 
     With any of --strata, --cluster, --fpc the file is a survey sample: every interval
     follows the design (with --weight as its weights) and a deff column is added.
@@ -217,36 +281,62 @@ def score(
     if fmt == "xlsx" and output is None:
         _fail("--format xlsx writes a workbook: give the file with -o FILE.xlsx")
     by = [BY_ALIASES.get(name.strip(), name.strip()) for name in by_text.split(",") if name.strip()]
-    source = str(responses)
+    parquet = all(path.suffix.lower() == ".parquet" for path in responses)
+    if len(responses) > 1 and not parquet:
+        _fail("several files are read only as Parquet (.parquet); score a CSV/XLSX one at a time")
+    if scheduler is not None and not parquet:
+        _fail("--dask reads Parquet files (.parquet); convert the responses first")
+    source = ", ".join(str(path) for path in responses)
     design = None
     if strata or cluster or fpc:
+        if scheduler is not None:
+            _fail(
+                "--dask sums responses by group; a survey design (--strata, --cluster, --fpc) "
+                "is scored from the rows: leave out --dask"
+            )
         design = SurveyDesign(strata, cluster, weights, fpc, lonely_psu=lonely_psu)
         weights = None
     stages = Stages(enabled=sys.stderr.isatty())
     try:
         with stages.run():
-            frame = read_responses(responses)
+            if scheduler is not None:
+                frame = pd.DataFrame()  # the responses stay on the cluster
+            elif parquet:
+                frame = _read_parquet(responses)
+            else:
+                frame = read_responses(responses[0])
             units = read_responses(units_path) if units_path is not None else None
             targets = read_responses(targets_path) if targets_path is not None else None
             stages.step("checking and scoring")
-            qid = _pick_questionnaire(frame, questionnaire_id, source)
-            questionnaire = questionnaires.get(qid)
             settings = ScoringSettings(
                 method=method,  # type: ignore[arg-type]
                 min_n=min_n,
                 exclude_flags=frozenset({ANY_FLAG}) if exclude_flagged else frozenset(),
             )
             try:
-                result = score_responses(
-                    frame,
-                    questionnaire,
-                    by=by,
-                    period=period_kind if PERIOD in by else None,
-                    weights=weights,
-                    units=units,
-                    settings=settings,
-                    design=design,
-                )
+                if scheduler is not None:
+                    result = _score_on_dask(
+                        responses,
+                        scheduler,
+                        questionnaire_id,
+                        by,
+                        period_kind,
+                        weights,
+                        units,
+                        settings,
+                    )
+                else:
+                    qid = _pick_questionnaire(frame, questionnaire_id, source)
+                    result = score_responses(
+                        frame,
+                        questionnaires.get(qid),
+                        by=by,
+                        period=period_kind if PERIOD in by else None,
+                        weights=weights,
+                        units=units,
+                        settings=settings,
+                        design=design,
+                    )
             except DataError as exc:
                 raise exc.with_source(source) from None
             stages.step("ranking and comparing")

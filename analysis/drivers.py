@@ -14,9 +14,10 @@ from questionnaires import Questionnaire
 
 from .breakdown import DEFAULT_TIMEZONE, PeriodSpec
 from .errors import AnalysisError
+from .plan import ScoringPlan
 from .scoring import check_rows, resolve_questionnaire
 from .settings import ScoringSettings
-from .tally import item_estimates, tally_rows
+from .tally import ItemEstimates, item_estimates, tally_rows
 
 #: Quadrants of the importance–performance view, in the order a unit should act on them.
 QUADRANTS = {
@@ -138,13 +139,7 @@ def drivers(
     4  HL_CC         50.0       0.447  possible_overkill
     """
     q = resolve_questionnaire(questionnaire)
-    overall = overall_item or next((i.code for i in q.items.values() if i.role == "overall"), None)
-    if overall is None:
-        raise AnalysisError(
-            f"{q.key} has no overall question (role 'overall'); name one with overall_item"
-        )
-    if overall not in q.items or q.items[overall].type != "choice":
-        raise ValueError(f"overall_item must be a choice item of {q.key}, got {overall!r}")
+    overall = overall_question(q, overall_item)
     rows = check_rows(
         responses,
         q,
@@ -163,7 +158,6 @@ def drivers(
     estimates = item_estimates(tally_rows(matrix, pairs, plan), plan, rows.settings.confidence)
 
     criteria = [m for m, measure in enumerate(plan.measures) if measure.level == "item"]
-    element_of = {m: node.code for node in plan.nodes for m in node.items}
     overall_scale = sorted(q.items[overall].scale.codes)  # type: ignore[union-attr]
     y = pairs.column(matrix, plan.column_position(overall)).astype(np.int64)
     y_slot = np.searchsorted(overall_scale, y)
@@ -183,6 +177,41 @@ def drivers(
         rho[:, k] = spearman_from_table(joint)
         n_pairs[:, k] = joint.sum(axis=(1, 2))
 
+    return drivers_table(
+        grouping.groups, plan, estimates, rho, n_pairs, performance_split, importance_split
+    )
+
+
+def overall_question(
+    q: Questionnaire, overall_item: str | None, required: bool = True
+) -> str | None:
+    """The overall question the drivers use: ``overall_item``, else the item with role
+    ``overall``; an AnalysisError when there is none and ``required``."""
+    overall = overall_item or next((i.code for i in q.items.values() if i.role == "overall"), None)
+    if overall is None:
+        if not required:
+            return None
+        raise AnalysisError(
+            f"{q.key} has no overall question (role 'overall'); name one with overall_item"
+        )
+    if overall not in q.items or q.items[overall].type != "choice":
+        raise ValueError(f"overall_item must be a choice item of {q.key}, got {overall!r}")
+    return overall
+
+
+def drivers_table(
+    groups: pd.DataFrame,
+    plan: ScoringPlan,
+    estimates: ItemEstimates,
+    rho: FloatArray,
+    n_pairs: NDArray[np.int64],
+    performance_split: float | None,
+    importance_split: float | None,
+) -> DriversResult:
+    """Quadrants and priorities from each criterion's performance and importance (rho)."""
+    criteria = [m for m, measure in enumerate(plan.measures) if measure.level == "item"]
+    element_of = {m: node.code for node in plan.nodes for m in node.items}
+    g = len(groups)
     performance = 100 * estimates.share[:, criteria]
     # The crosshair is placed among the criteria that can be plotted (both values known).
     plotted = ~np.isnan(performance) & ~np.isnan(rho)
@@ -207,7 +236,7 @@ def drivers(
 
     c = len(criteria)
     take = np.repeat(np.arange(g), c)
-    table = grouping.groups.iloc[take].reset_index(drop=True)
+    table = groups.iloc[take].reset_index(drop=True)
     table["item"] = np.tile([plan.measures[m].code for m in criteria], g)
     table["element"] = np.tile([element_of.get(m, "") for m in criteria], g)
     table["label_vi"] = np.tile([plan.measures[m].label_vi for m in criteria], g)
@@ -219,7 +248,7 @@ def drivers(
     table["quadrant_vi"] = table["quadrant"].map(QUADRANTS)
     order = {name: k for k, name in enumerate(QUADRANTS)}
     table["_q"] = table["quadrant"].map(order).fillna(len(order))
-    groups = list(grouping.groups.columns)
+    group_columns = list(groups.columns)
     table["_g"] = take
     table = table.sort_values(
         ["_g", "_q", "importance"], ascending=[True, True, False], kind="stable"
@@ -227,7 +256,7 @@ def drivers(
     table["priority"] = table.groupby("_g").cumcount() + 1
     table = table.drop(columns=["_q", "_g"]).reset_index(drop=True)
     columns = [
-        *groups,
+        *group_columns,
         "priority",
         "item",
         "element",

@@ -127,7 +127,9 @@ def rank_units(
         earlier = table[[*keys, PERIOD, "rank"]].rename(
             columns={PERIOD: "_before", "rank": "rank_previous"}
         )
-        lookup = table[keys + [PERIOD]].assign(_before=table[PERIOD].map(before))
+        # A single period maps to no earlier one: keep the label type so the merge still works.
+        previous = table[PERIOD].map(before).astype(table[PERIOD].dtype)
+        lookup = table[keys + [PERIOD]].assign(_before=previous)
         joined = lookup.merge(earlier, on=[*keys, "_before"], how="left")
         table["rank_previous"] = joined["rank_previous"].astype("Int64").to_numpy()
     table["rank_change"] = table["rank_previous"] - table["rank"]

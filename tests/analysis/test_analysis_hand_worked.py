@@ -398,6 +398,22 @@ def test_rank_change_against_the_previous_period() -> None:
     assert feb.loc["A", "rank_change"] == -1
 
 
+def test_ranks_of_a_single_period_have_no_previous_rank() -> None:
+    # One month only: no period before it, so every rank change is empty (not an error).
+    frame = wide(
+        KIOSK,
+        {"HL_TC": [5, 1]},
+        fill=4,
+        unit_code=["A", "B"],
+        submitted_at=["2025-01-10T03:00:00Z"] * 2,
+    )
+    result = score(frame, KIOSK, by=["unit_code", "period"], settings=ScoringSettings(min_n=1))
+    ranks = analysis.rank_units(result).to_frame()
+    sipas = ranks[ranks["code"] == "SIPAS"].set_index("unit_code")
+    assert sipas["rank"].tolist() == [1, 2]
+    assert sipas["rank_change"].isna().all()
+
+
 def test_periods_are_local_vietnam_time() -> None:
     # 2025-03-31T20:00Z is 2025-04-01 03:00 in Hà Nội: April, Q2.
     times = ["2025-03-31T20:00:00Z", "2025-03-31T16:59:59Z", "2024-12-31T17:00:00+00:00"]
