@@ -19,6 +19,7 @@ from .citizen.routes import public_survey_url
 from .db import get_engine, get_session
 from .kiosk_api.commands import kiosk_group
 from .models import ROLES, Desk, Officer, Response, Service, Unit
+from .operations.commands import COMMANDS as OPERATIONS_COMMANDS
 from .qr import qr_png, qr_svg
 from .questionnaire_store import VersionConflict, publish_shipped
 
@@ -324,6 +325,7 @@ COMMANDS = (
     officer,
     welcome,
     analysis_cli.score,
+    *OPERATIONS_COMMANDS,
 )
 
 
