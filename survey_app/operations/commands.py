@@ -1,4 +1,4 @@
-"""`sipas backup` and `sipas restore`: the operator's commands."""
+"""`sipas backup`, `sipas restore` and `sipas purge`: the operator's commands."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from .. import accounts
 from ..db import get_engine, get_session
 from .backup import BackupError, default_file_name, make_backup, restore_backup
+from .retention import RetentionError, RetentionPolicy, purge
 
 
 @click.command("backup")
@@ -71,4 +72,33 @@ def restore_command(file: Path, force: bool) -> None:
     click.echo(f"restored {file} ({restored.backup.backend}){migrated}")
 
 
-COMMANDS = (backup_command, restore_command)
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Remove personal data past its retention period (SIPAS_RETENTION_*): comments' text and
+    their handling notes, used invitations' dossier digests. Counts and scores are kept."""
+    try:
+        policy = RetentionPolicy.from_config(current_app.config)
+    except RetentionError as error:
+        raise click.ClickException(str(error)) from None
+    session = get_session()
+    done = purge(session, policy, dry_run=dry_run)
+    if dry_run:
+        session.rollback()
+    else:
+        accounts.record(
+            session,
+            "data_purged",
+            actor="cli",
+            comment_texts=done.comment_texts,
+            follow_up_notes=done.follow_up_notes,
+            invitation_digests=done.invitation_digests,
+            comments_before=done.comments_before.isoformat(),
+            invitations_before=done.invitations_before.isoformat(),
+        )
+        session.commit()
+    click.echo(f"purge: {done.describe()}")
+
+
+COMMANDS = (backup_command, restore_command, purge_command)
