@@ -16,7 +16,7 @@ from sqlalchemy.orm import contains_eager
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts
+from .. import accounts, periods
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import (
@@ -81,6 +81,17 @@ def _local_day(name: str) -> datetime | None:
         day = datetime.strptime(raw, "%Y-%m-%d")
     except ValueError:
         friendly_abort(400, _("Ngày không hợp lệ"), _("Ngày phải có dạng 2026-05-31."))
+    # Days near year 1 or 9999 overflow once moved to UTC or past their end; none has data.
+    if not periods.FIRST_YEAR <= day.year <= periods.LAST_YEAR:
+        friendly_abort(
+            400,
+            _("Ngày không hợp lệ"),
+            _(
+                "Năm phải từ %(first)s đến %(last)s.",
+                first=periods.FIRST_YEAR,
+                last=periods.LAST_YEAR,
+            ),
+        )
     return day.replace(tzinfo=ZoneInfo(current_app.config["TIME_ZONE"]))
 
 
