@@ -1,4 +1,4 @@
-"""`sipas backup`, `sipas restore` and `sipas purge`: the operator's commands."""
+"""`sipas backup`, `restore`, `purge` and `subject`: the operator's commands."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from .. import accounts
 from ..db import get_engine, get_session
+from . import subjects
 from .backup import BackupError, default_file_name, make_backup, restore_backup
 from .retention import RetentionError, RetentionPolicy, purge
 
@@ -101,4 +102,71 @@ def purge_command(dry_run: bool) -> None:
     click.echo(f"purge: {done.describe()}")
 
 
-COMMANDS = (backup_command, restore_command, purge_command)
+@click.group("subject")
+def subject_group() -> None:
+    """Requests of a data subject (Law 91/2025/QH15): find and erase what one person wrote."""
+
+
+@subject_group.command("find")
+@click.option("--text", "text", help="Part of what the person wrote (a name, a phone number).")
+@click.option("--dossier", help="The dossier number of an invitation they used …")
+@click.option("--desk", "desk_code", help="… and the desk on its receipt.")
+@with_appcontext
+def subject_find(text: str | None, dossier: str | None, desk_code: str | None) -> None:
+    """List the comments holding TEXT and whether the dossier's invitation was used."""
+    if not text and not (dossier and desk_code):
+        raise click.UsageError("give --text, or --dossier with --desk")
+    session = get_session()
+    if text:
+        found = subjects.find_comments(session, text)
+        for row in found:
+            click.echo(
+                f"comment of response {row.response_id}, {row.submitted_at:%Y-%m-%d} at "
+                f"{row.desk_code}: {row.text!r}"
+                + (f" (handling note: {row.note!r})" if row.note else "")
+            )
+        click.echo(f"{len(found)} comments contain {text!r}")
+    if dossier and desk_code:
+        use = subjects.find_invitation(
+            session, current_app.config["SECRET_KEY"], desk_code, dossier
+        )
+        click.echo(
+            f"invitation of dossier {dossier} at {desk_code.upper()}: "
+            + (f"used on {use.used_on:%Y-%m-%d} (a digest is stored)" if use else "no record")
+        )
+    accounts.record(session, "subject_searched", actor="cli")
+    session.commit()
+
+
+@subject_group.command("erase")
+@click.option(
+    "--comment", "response_ids", type=int, multiple=True, help="A response id (repeatable)."
+)
+@click.option("--dossier", help="The dossier number of a used invitation …")
+@click.option("--desk", "desk_code", help="… and its desk.")
+@with_appcontext
+def subject_erase(
+    response_ids: tuple[int, ...], dossier: str | None, desk_code: str | None
+) -> None:
+    """Blank these comments (and their handling notes) and delete the dossier's digest."""
+    if not response_ids and not (dossier and desk_code):
+        raise click.UsageError("give --comment ID, or --dossier with --desk")
+    session = get_session()
+    erased = subjects.erase_comments(session, list(response_ids))
+    digest = 0
+    if dossier and desk_code:
+        use = subjects.find_invitation(
+            session, current_app.config["SECRET_KEY"], desk_code, dossier
+        )
+        if use is not None:
+            subjects.erase_invitation(session, use)
+            digest = 1
+    # The audit line says what was done, never what was erased.
+    accounts.record(
+        session, "subject_erased", actor="cli", comment_texts=erased, invitation_digests=digest
+    )
+    session.commit()
+    click.echo(f"erased the text of {erased} comments and {digest} invitation digest")
+
+
+COMMANDS = (backup_command, restore_command, purge_command, subject_group)
