@@ -25,7 +25,7 @@ from survey_app.models import (
 )
 
 from ..conftest import enrolment_code, kiosk_response
-from ..officer.conftest import sign_in, tokens
+from ..officer.conftest import load_demo, sign_in, tokens
 
 __all__ = ["tokens"]
 
@@ -36,12 +36,7 @@ DEMO_RESPONSES = 120
 @pytest.fixture
 def demo(app: Flask) -> Flask:
     """The demo district (a smaller year than the officer tests' one)."""
-    result = app.test_cli_runner().invoke(
-        args=["demo", "load", "--responses", str(DEMO_RESPONSES), "--seed", "7"]
-    )
-    assert result.exit_code == 0, result.output
-    app.config["WTF_CSRF_ENABLED"] = False  # officer forms are driven directly
-    return app
+    return load_demo(app, DEMO_RESPONSES)
 
 
 @pytest.fixture
