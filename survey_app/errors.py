@@ -57,6 +57,15 @@ def error_page(status: int, title: str, message: str, **context: object) -> Resp
     return response
 
 
+def refuse(status: int, title: str, message: str) -> NoReturn:
+    """Stop the request with ``message``: JSON to machine clients, a page to people."""
+    if wants_json():
+        response = jsonify(error=title, message=message, status=status)
+        response.status_code = status
+        abort(response)
+    friendly_abort(status, title, message)
+
+
 def friendly_abort(status: int, title: str, message: str, **context: object) -> NoReturn:
     """Stop the request with a page written for the person reading it."""
     abort(error_page(status, title, message, **context))
@@ -68,8 +77,8 @@ def _handle_http(error: HTTPException) -> Response:
     if wants_json():
         response = jsonify(error=title, message=message, status=status)
         response.status_code = status
-        return response
-    response = error_page(status, title, message)
+    else:
+        response = error_page(status, title, message)
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
     return response

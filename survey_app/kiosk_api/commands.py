@@ -17,6 +17,7 @@ import questionnaires
 from ..db import get_session
 from ..models import Desk, KioskDevice
 from ..qr import qr_png, qr_svg
+from ..web import public_base_url
 from . import devices, hours
 
 
@@ -44,7 +45,7 @@ def _device(device_id: int) -> KioskDevice:
 def enrolment_url(code: str) -> str:
     """The address a tablet opens to enrol; the code is in the fragment, which browsers never
     send to a server, so it stays out of access logs."""
-    return f"{current_app.config['PUBLIC_BASE_URL']}/kiosk/#enrol={code}"
+    return f"{public_base_url()}/kiosk/#enrol={code}"
 
 
 @click.group("kiosk")

@@ -31,9 +31,10 @@ from ..models import (
     utcnow,
 )
 from ..scoring import very_dissatisfied_condition
+from ..security.redirects import safe_next
 from . import bp
 from .access import current_scope, deny, desk_or_abort, tree, unit_or_abort
-from .auth import _safe_next, current_officer, require_edit
+from .auth import current_officer, require_edit
 from .formatting import options
 
 PAGE_SIZE = 50
@@ -58,7 +59,7 @@ class ReviewForm(FlaskForm):
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not raw.isdigit() or not raw.isascii() or len(raw) > 9 or not 1 <= int(raw) <= MAX_PAGE:
         friendly_abort(400, _("Trang không hợp lệ"), _("Số trang phải từ 1 đến 10000."))
     return int(raw)
 
@@ -81,13 +82,12 @@ def _local_day(name: str) -> datetime | None:
         day = datetime.strptime(raw, "%Y-%m-%d")
     except ValueError:
         friendly_abort(400, _("Ngày không hợp lệ"), _("Ngày phải có dạng 2026-05-31."))
-    # Days near year 1 or 9999 overflow once moved to UTC or past their end; none has data.
     if not periods.FIRST_YEAR <= day.year <= periods.LAST_YEAR:
         friendly_abort(
             400,
             _("Ngày không hợp lệ"),
             _(
-                "Năm phải từ %(first)s đến %(last)s.",
+                "Ngày phải trong các năm %(first)s–%(last)s.",
                 first=periods.FIRST_YEAR,
                 last=periods.LAST_YEAR,
             ),
@@ -205,7 +205,7 @@ def _response_in_scope(response_id: int) -> Response:
 
 
 def _back(default: str) -> ResponseReturnValue:
-    return redirect(_safe_next(request.form.get("next")) or default)
+    return redirect(safe_next(request.form.get("next")) or default)
 
 
 @bp.post("/comments/<int:response_id>/handle")

@@ -16,13 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, null, select
+from sqlalchemy import String, and_, case, func, literal, null, select
 from sqlalchemy.orm import Session
 
 import questionnaires
 from questionnaires import Questionnaire
 
 from ..scoring import EXCLUDED_FLAG, RESPONSES, VERSIONS, item_columns, responses_select
+from .cells import neutralise, neutralised_sql
 
 SYSTEM_COLUMNS = (
     "response_id",
@@ -199,42 +200,54 @@ def _python_csv(
             [
                 row.response_id,
                 _iso(row.submitted_at),
-                row.unit_code,
-                row.desk_code,
-                row.service_code or "",
-                row.channel,
-                row.questionnaire,
+                _text(row.unit_code),
+                _text(row.desk_code),
+                _text(row.service_code),
+                _text(row.channel),
+                _text(row.questionnaire),
                 row.questionnaire_version,
                 1 if row.stored_valid and not excluded else 0,
-                flags,
+                _text(flags),
                 "",
-                *["" if mapping[c] is None else mapping[c] for c in codes],
-                row.comment or "",
+                *[_text(mapping[c]) for c in codes],
+                _text(row.comment),
             ]
         )
     return buffer.getvalue().encode("utf-8")
+
+
+def _text(value: Any) -> Any:
+    """A cell of the CSV: empty for None, text neutralised (``cells.neutralise``)."""
+    if value is None:
+        return ""
+    return neutralise(value) if isinstance(value, str) else value
+
+
+def _text_sql(column: Any) -> Any:
+    return neutralised_sql(column) if isinstance(column.type, String) else column
 
 
 def _copy_statement(query: Any, codes: list[str]) -> Any:
     """The batch as PostgreSQL will write it (same columns and values as ``_python_csv``)."""
     wide = query.subquery("batch")
     excluded = func.coalesce(wide.c.decision, "") == "exclude"
+    flags = case(
+        (excluded & (wide.c.flags == ""), literal(EXCLUDED_FLAG)),
+        (excluded, wide.c.flags + literal(";" + EXCLUDED_FLAG)),
+        else_=wide.c.flags,
+    )
     return select(
         wide.c.response_id,
         func.to_char(func.timezone("UTC", wide.c.submitted_at), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-        wide.c.unit_code,
-        wide.c.desk_code,
-        wide.c.service_code,
-        wide.c.channel,
-        wide.c.questionnaire,
+        _text_sql(wide.c.unit_code),
+        _text_sql(wide.c.desk_code),
+        _text_sql(wide.c.service_code),
+        _text_sql(wide.c.channel),
+        _text_sql(wide.c.questionnaire),
         wide.c.questionnaire_version,
         case((and_(wide.c.stored_valid, ~excluded), 1), else_=0),
-        case(
-            (excluded & (wide.c.flags == ""), literal(EXCLUDED_FLAG)),
-            (excluded, wide.c.flags + literal(";" + EXCLUDED_FLAG)),
-            else_=wide.c.flags,
-        ),
+        neutralised_sql(flags),
         null(),
-        *[wide.c[code] for code in codes],
-        wide.c.comment,
+        *[_text_sql(wide.c[code]) for code in codes],
+        _text_sql(wide.c.comment),
     ).order_by(wide.c.response_id)

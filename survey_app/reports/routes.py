@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import accounts
+from ..citizen.routes import public_survey_url
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import Comment, CommentFollowUp, Desk, Unit
@@ -183,8 +184,7 @@ def poster_texts() -> posters.PosterTexts:
 
 
 def _poster_desk(desk: Desk) -> posters.PosterDesk:
-    base = current_app.config["PUBLIC_BASE_URL"]
-    return posters.PosterDesk(desk.code, desk.name, desk.unit.name, f"{base}/s/{desk.code}")
+    return posters.PosterDesk(desk.code, desk.name, desk.unit.name, public_survey_url(desk.code))
 
 
 @bp.get("/posters/<code>.pdf")
