@@ -21,7 +21,7 @@ def test_comment_dates_out_of_range_are_refused(fuzzed: Fuzzed, query: dict[str,
     client = signed_in(fuzzed)
     answer = client.get("/officer/comments", query_string=query)
     assert answer.status_code == 400
-    assert "Năm phải từ 2000 đến 2100." in answer.get_data(as_text=True)
+    assert "Ngày phải trong các năm 2000–2100." in answer.get_data(as_text=True)
     assert client.get("/officer/comments", query_string={"to": "2100-12-31"}).status_code == 200
 
 

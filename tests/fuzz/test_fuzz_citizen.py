@@ -16,15 +16,14 @@ from .conftest import SCALE, Fuzzed, examples, no_server_errors
 DESKS = ("DH01", "DH02", "QTAN1", "dh01", "NOPE", "")
 #: Examples per fuzzer (each one request; the survey also opens a fresh form every tenth).
 SURVEY_POSTS, SURVEY_PAGES, KIOSK_SUBMITS, KIOSK_OTHERS = 2900, 300, 2600, 500
-#: Issue 12 finding 7 (fixed on branch security): answers of thousands of digits. Kept shorter.
-MAX_DIGITS = 400
-#: Issue 12 finding 7 (fixed on branch security): a kiosk `version` beyond PostgreSQL's INTEGER.
+#: Issue 12 finding 7 (a 5,000-digit answer, `[` × 30,000 as JSON, a version ≥ 2³¹): kept in.
 INT32 = 2**31 - 1
 
 answer_value = st.one_of(
     st.sampled_from(["0", "1", "2", "3", "4", "5", "6", "-1", "", " 4", "4.0", "٤"]),
     st.integers(-(10**9), 10**9).map(str),
-    st.from_regex(rf"[0-9]{{1,{MAX_DIGITS}}}", fullmatch=True),
+    st.from_regex(r"[0-9]{1,40}", fullmatch=True),
+    st.integers(4000, 6000).map(lambda digits: "9" * digits),
     st.text(max_size=40),
 )
 field_name = st.one_of(
@@ -35,6 +34,7 @@ json_scalar = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-INT32, INT32),
+    st.integers(),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
 )
@@ -121,7 +121,7 @@ def test_fuzz_kiosk_api(fuzzed: Fuzzed) -> None:
             st.sampled_from([*KIOSK_ITEMS, "HL_X", ""]), json_value, max_size=3
         ),
         dropped=st.sets(st.sampled_from(list(kiosk_response("DH01"))), max_size=2),
-        version=st.one_of(st.just(1), st.integers(-INT32, INT32)),
+        version=st.one_of(st.just(1), st.integers(-INT32, INT32), st.integers()),
         replay=st.booleans(),
         token=st.sampled_from(["device", "device", "device", "none", "garbage"]),
     )
@@ -154,6 +154,7 @@ def test_fuzz_kiosk_api(fuzzed: Fuzzed) -> None:
         body=st.one_of(
             json_value.map(lambda value: json.dumps(value).encode()),
             st.binary(max_size=200),
+            st.sampled_from([b"[" * 30000, b'{"a":' * 5000, b"9" * 5000]),
             st.dictionaries(
                 st.sampled_from(["code", "queue_length", "rejected", "client_version"]),
                 json_value,
