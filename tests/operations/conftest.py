@@ -44,6 +44,8 @@ def filled(demo: Flask) -> Flask:
     """The demo district plus a row in each table the demo leaves empty."""
     client = demo.test_client()
     sign_in(client, "admin")  # an audit event, and the admin's last sign-in time
+    wrong = demo.test_client().post("/officer/sign-in", data={"username": "xem", "password": "x"})
+    assert wrong.status_code == 401  # a sign-in attempt counted
     enrolled = client.post("/kiosk/api/enrol", json={"code": enrolment_code(demo, "DH01")})
     assert enrolled.status_code == 201, enrolled.get_json()
     token = enrolled.get_json()["token"]
