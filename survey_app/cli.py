@@ -436,10 +436,15 @@ COMMANDS = (
     officer,
     welcome,
 )
-#: Commands whose modules are heavy (the kiosk blueprint; pandas for `score`): imported when run.
+#: Commands whose modules are heavy (the kiosk blueprint; pandas for `score`; the models for
+#: backup, restore, purge and subject): imported when run.
 LAZY_COMMANDS = {
     "kiosk": "survey_app.kiosk_api.commands:kiosk_group",
     "score": "analysis.cli:score",
+    "backup": "survey_app.operations.commands:backup_command",
+    "restore": "survey_app.operations.commands:restore_command",
+    "purge": "survey_app.operations.commands:purge_command",
+    "subject": "survey_app.operations.commands:subject_group",
 }
 
 

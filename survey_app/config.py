@@ -24,6 +24,13 @@ DEFAULTS: dict[str, object] = {
     "WTF_CSRF_TIME_LIMIT": 24 * 3600,
     "SURVEY_FORM_MAX_AGE": 24 * 3600,
     "INVITATION_DAYS": 30,
+    # Retention (`sipas purge`, README "Retention"): comments' free text is blanked this many
+    # days after the response; a used invitation's dossier digest is deleted this many days
+    # after its use (more than an invitation can stay valid, or the dossier could answer twice).
+    "RETENTION_COMMENT_DAYS": 730,
+    "RETENTION_INVITATION_DAYS": 400,
+    # Folder of pg_dump, pg_restore and psql for `sipas backup`/`restore` (found when unset).
+    "PG_BINDIR": None,
     # A web response completed faster than this is stored with the flag "too_fast".
     "SURVEY_MIN_SECONDS": 10,
     # After sending, reopening the same desk's survey in this window says "already sent" (with a

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import questionnaires
@@ -39,25 +40,31 @@ def publish(session: Session, questionnaire: Questionnaire) -> tuple[Questionnai
 
     Raises :class:`VersionConflict` if that version exists with other content.
     """
-    stored = session.scalar(
-        select(QuestionnaireVersion).where(
-            QuestionnaireVersion.questionnaire == questionnaire.id,
-            QuestionnaireVersion.version == questionnaire.version,
+    same = select(QuestionnaireVersion).where(
+        QuestionnaireVersion.questionnaire == questionnaire.id,
+        QuestionnaireVersion.version == questionnaire.version,
+    )
+    stored = session.scalar(same)
+    if stored is None:
+        row = QuestionnaireVersion(
+            questionnaire=questionnaire.id,
+            version=questionnaire.version,
+            content_hash=questionnaire.content_hash,
+            content=dict(questionnaire.content),
         )
-    )
-    if stored is not None:
-        if stored.content_hash != questionnaire.content_hash:
-            raise VersionConflict(questionnaire, stored)
-        return stored, False
-    row = QuestionnaireVersion(
-        questionnaire=questionnaire.id,
-        version=questionnaire.version,
-        content_hash=questionnaire.content_hash,
-        content=dict(questionnaire.content),
-    )
-    session.add(row)
-    session.flush()
-    return row, True
+        try:
+            with session.begin_nested():
+                session.add(row)
+            return row, True
+        except IntegrityError:
+            # Another worker published it at the same moment (first requests on a new
+            # database): use theirs.
+            stored = session.scalar(same)
+            if stored is None:
+                raise
+    if stored.content_hash != questionnaire.content_hash:
+        raise VersionConflict(questionnaire, stored)
+    return stored, False
 
 
 def publish_shipped(session: Session) -> list[tuple[QuestionnaireVersion, bool]]:

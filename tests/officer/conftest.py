@@ -23,15 +23,20 @@ ROLES = ("admin", "damha", "quangtan", "xem")
 DEMO_RESPONSES = 400
 
 
-@pytest.fixture
-def demo(app: Flask) -> Flask:
-    """The app with the demo district loaded (a small year of responses)."""
+def load_demo(app: Flask, responses: int = DEMO_RESPONSES) -> Flask:
+    """Load the demo district into ``app`` (seed 7) and switch CSRF off."""
     result = app.test_cli_runner().invoke(
-        args=["demo", "load", "--responses", str(DEMO_RESPONSES), "--seed", "7"]
+        args=["demo", "load", "--responses", str(responses), "--seed", "7"]
     )
     assert result.exit_code == 0, result.output
     app.config["WTF_CSRF_ENABLED"] = False  # forms are driven directly; CSRF has its own test
     return app
+
+
+@pytest.fixture
+def demo(app: Flask) -> Flask:
+    """The app with the demo district loaded (a small year of responses)."""
+    return load_demo(app)
 
 
 def sign_in(client: FlaskClient, username: str, password: str | None = None) -> FlaskClient:
