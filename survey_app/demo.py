@@ -18,7 +18,7 @@ from questionnaires import check_answers
 from . import accounts
 from .models import Desk, Officer, Service, Target, Unit
 from .questionnaire_store import current_version
-from .responses import NewResponse, add_response
+from .services.response_store import NewResponse, add_response
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 

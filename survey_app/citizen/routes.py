@@ -35,7 +35,12 @@ from ..i18n import current_language
 from ..models import Desk, Service, Unit
 from ..qr import qr_png, qr_svg
 from ..questionnaire_store import PublishedVersion, current_version, version_by_id
-from ..responses import NewResponse, add_response_at_desk, invitation_used, response_exists
+from ..services.response_store import (
+    NewResponse,
+    add_response_at_desk,
+    invitation_used,
+    response_exists,
+)
 from ..web import csrf
 from . import bp
 from .form_token import FormToken

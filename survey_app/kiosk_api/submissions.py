@@ -26,7 +26,7 @@ from questionnaires import check_answers
 
 from ..models import KioskDevice, KioskSubmission, QuestionnaireVersion, Response, utcnow
 from ..questionnaire_store import PublishedVersion, version_by_id
-from ..responses import NewResponse, add_response
+from ..services.response_store import NewResponse, add_response
 from . import hours
 from .settings import KioskSettings
 

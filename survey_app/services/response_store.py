@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from questionnaires import CheckedAnswers
 
-from .db import Database
-from .models import (
+from ..db import Database
+from ..models import (
     Answer,
     Comment,
     Desk,
@@ -24,7 +24,7 @@ from .models import (
     Unit,
     utcnow,
 )
-from .questionnaire_store import PublishedVersion
+from ..questionnaire_store import PublishedVersion
 
 # The tables themselves: the submit path uses Core inserts (see add_response).
 RESPONSES = cast(Table, Response.__table__)
