@@ -14,13 +14,14 @@ from sqlalchemy import func, select
 import questionnaires
 from analysis import cli as analysis_cli
 
-from . import accounts, create_app, invitations, migrate
+from . import create_app, migrate
 from .citizen.routes import public_survey_url
 from .db import get_engine, get_session
 from .kiosk_api.commands import kiosk_group
 from .models import ROLES, Desk, Officer, Response, Service, Unit
-from .qr import qr_png, qr_svg
-from .questionnaire_store import VersionConflict, publish_shipped
+from .services import accounts, invitations
+from .services.qr import qr_png, qr_svg
+from .services.questionnaire_store import VersionConflict, publish_shipped
 
 # -- database ------------------------------------------------------------------------------
 
@@ -106,7 +107,7 @@ def demo() -> None:
 @with_appcontext
 def demo_load(if_empty: bool, responses: int, seed: int) -> None:
     """Load the demo province, district, communes, desks and a year of responses."""
-    from .demo import load_demo
+    from .services.demo import load_demo
 
     session = get_session()
     if if_empty and session.scalar(select(func.count()).select_from(Unit)):
@@ -221,7 +222,7 @@ def welcome() -> None:
         click.echo(f"      … and {len(desks) - 8} more")
     click.echo("  Invitation link for a dossier receipt:")
     click.echo(f"      sipas invite --desk {first.code} --dossier H40.22-241124-0001")
-    from .demo import demo_officers_signing_in
+    from .services.demo import demo_officers_signing_in
 
     demo_officers = demo_officers_signing_in(session)
     if demo_officers:

@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 import analysis
 import questionnaires
 
-from .. import accounts, periods, scoring
-from ..accounts import Scope
 from ..db import get_session
 from ..models import ApiToken, Unit, utcnow
-from ..scoring import RESPONSES
+from ..services import accounts, periods
+from ..services import scorecards as scoring
+from ..services.accounts import Scope
+from ..services.scorecards import RESPONSES
 from . import bp
 from . import openapi as openapi_document
 

@@ -28,15 +28,14 @@ from werkzeug.datastructures import MultiDict
 
 from questionnaires import Questionnaire
 
-from .. import invitations
 from ..db import get_database, get_session
 from ..errors import error_page, friendly_abort
 from ..i18n import current_language
 from ..models import Desk, Service, Unit
-from ..qr import qr_png, qr_svg
-from ..questionnaire_store import PublishedVersion, current_version, version_by_id
-from ..services import intake
+from ..services import intake, invitations
 from ..services.integrity import Circumstances
+from ..services.qr import qr_png, qr_svg
+from ..services.questionnaire_store import PublishedVersion, current_version, version_by_id
 from ..services.response_store import invitation_used, response_exists
 from ..web import csrf
 from . import bp

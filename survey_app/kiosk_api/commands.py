@@ -16,8 +16,9 @@ import questionnaires
 
 from ..db import get_session
 from ..models import Desk, KioskDevice
-from ..qr import qr_png, qr_svg
-from . import devices, hours
+from ..services import kiosk_devices as devices
+from ..services import opening_hours as hours
+from ..services.qr import qr_png, qr_svg
 
 
 def _local(moment: object) -> str:

@@ -11,11 +11,12 @@ from flask import Response, current_app, jsonify, make_response, request
 
 from ..db import get_session
 from ..models import KioskDevice, utcnow
-from ..questionnaire_store import current_version
+from ..services import kiosk_devices as devices
+from ..services.kiosk_settings import settings_for
+from ..services.questionnaire_store import current_version
 from ..web import csrf
-from . import bp, devices, shell
+from . import bp, shell
 from .client_form import client_questionnaire
-from .settings import settings_for
 from .submissions import Rejected, read_submission, store
 
 # The token is the authentication of every call here: a session CSRF token cannot work for a

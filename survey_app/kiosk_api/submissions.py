@@ -23,11 +23,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import KioskDevice, KioskSubmission, QuestionnaireVersion, Response, utcnow
-from ..questionnaire_store import PublishedVersion, version_by_id
 from ..services import intake
+from ..services import opening_hours as hours
 from ..services.integrity import Circumstances
-from . import hours
-from .settings import KioskSettings
+from ..services.kiosk_settings import KioskSettings
+from ..services.questionnaire_store import PublishedVersion, version_by_id
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from sqlalchemy import select
 import questionnaires
 from questionnaires import Questionnaire
 
-from .. import accounts, periods
-from ..accounts import Scope, UnitTree
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import Desk, Unit
-from ..periods import Period
+from ..services import accounts, periods
+from ..services.accounts import Scope, UnitTree
+from ..services.periods import Period
 from .auth import current_officer
 
 

@@ -12,10 +12,10 @@ from wtforms import DecimalField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from .. import accounts, periods
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import ROLES, ApiToken, AuditEvent, Officer, Target, utcnow
+from ..services import accounts, periods
 from . import bp
 from .access import current_scope, deny, tree, unit_or_abort
 from .auth import current_officer, require_admin, require_edit

@@ -27,10 +27,10 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts
 from ..db import get_session
 from ..errors import error_page, friendly_abort, wants_json
 from ..models import Officer, utcnow
+from ..services import accounts
 from . import bp
 
 login_manager = LoginManager()

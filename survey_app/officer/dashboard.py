@@ -1,7 +1,7 @@
 """Scores at a glance: a unit's SIPAS and elements with n and intervals, the monthly trend,
 the ranking of the units below it, targets, drivers, desks and alerts; and a desk's page.
 
-Views pick values out of analysis/ results (via survey_app.scoring); they compute none.
+Views pick values out of analysis/ results (via survey_app.services.scorecards); they compute none.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 import analysis
 import questionnaires
 
-from .. import charts, scoring
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import Comment, CommentFollowUp, Desk, Response, ResponseReview
-from ..scoring import HEADLINE, DeskCard, Scorecard
+from ..services import charts
+from ..services import scorecards as scoring
+from ..services.scorecards import HEADLINE, DeskCard, Scorecard
 from . import bp
 from .access import (
     current_scope,

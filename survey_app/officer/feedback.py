@@ -16,7 +16,6 @@ from sqlalchemy.orm import contains_eager
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import (
@@ -30,7 +29,8 @@ from ..models import (
     Unit,
     utcnow,
 )
-from ..scoring import very_dissatisfied_condition
+from ..services import accounts
+from ..services.scorecards import very_dissatisfied_condition
 from . import bp
 from .access import current_scope, deny, desk_or_abort, tree, unit_or_abort
 from .auth import _safe_next, current_officer, require_edit

@@ -19,11 +19,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 import questionnaires
 
-from .. import accounts
 from ..db import get_session
 from ..errors import friendly_abort
-from ..kiosk_api import hours
 from ..models import UNIT_KINDS, Desk, Service, Unit
+from ..services import accounts
+from ..services import opening_hours as hours
 from . import bp
 from .access import current_scope, desk_or_abort, tree, unit_or_abort
 from .auth import current_officer, require_admin, require_edit

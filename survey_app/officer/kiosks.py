@@ -1,6 +1,6 @@
 """Kiosk tablets of the units in scope: last contact and queue length, enrol, revoke, re-enrol.
 
-The enrolment itself is the kiosk's (survey_app/kiosk_api/devices.py), the same functions
+The enrolment itself is the kiosk's (survey_app/services/kiosk_devices.py), the same functions
 `sipas kiosk enrol` and `sipas kiosk revoke` use; this module adds the officer's scope, the
 audit log and the page.
 """
@@ -18,13 +18,13 @@ from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts
 from ..db import get_session
 from ..errors import friendly_abort
-from ..kiosk_api import devices
 from ..kiosk_api.commands import enrolment_url
 from ..models import Desk, KioskDevice
-from ..qr import qr_png
+from ..services import accounts
+from ..services import kiosk_devices as devices
+from ..services.qr import qr_png
 from . import bp
 from .access import current_scope, deny, desk_or_abort
 from .auth import current_officer, require_edit

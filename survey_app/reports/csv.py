@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 import questionnaires
 from questionnaires import Questionnaire
 
-from ..scoring import EXCLUDED_FLAG, RESPONSES, VERSIONS, item_columns, responses_select
+from ..services.scorecards import EXCLUDED_FLAG, RESPONSES, VERSIONS, item_columns, responses_select
 
 SYSTEM_COLUMNS = (
     "response_id",

@@ -17,8 +17,8 @@ import pandas as pd
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from .. import charts
-from ..scoring import HEADLINE, Scorecard
+from ..services import charts
+from ..services.scorecards import HEADLINE, Scorecard
 from . import fonts
 
 FONT = "DejaVu"

@@ -13,7 +13,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import accounts
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import Comment, CommentFollowUp, Desk, Unit
@@ -26,7 +25,8 @@ from ..officer.access import (
 )
 from ..officer.auth import _private, _require_sign_in, current_officer
 from ..officer.dashboard import scorecard_for
-from ..scoring import very_dissatisfied_condition
+from ..services import accounts
+from ..services.scorecards import very_dissatisfied_condition
 from . import bp, posters, xlsx
 from . import csv as csv_report
 from . import pdf as pdf_report_builder

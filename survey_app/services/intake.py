@@ -24,8 +24,8 @@ from questionnaires import CheckedAnswers, check_answers
 
 from ..db import Database
 from ..models import Desk, Service
-from ..questionnaire_store import PublishedVersion
 from .integrity import Circumstances, flags_for
+from .questionnaire_store import PublishedVersion
 from .response_store import NewResponse, Written, add_response, add_response_at_desk
 
 

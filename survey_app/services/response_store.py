@@ -28,7 +28,7 @@ from ..models import (
     Unit,
     utcnow,
 )
-from ..questionnaire_store import PublishedVersion
+from .questionnaire_store import PublishedVersion
 
 # The tables themselves: the submit path uses Core inserts (see add_response).
 RESPONSES = cast(Table, Response.__table__)

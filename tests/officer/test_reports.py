@@ -20,10 +20,11 @@ from sqlalchemy import select
 
 import analysis
 import questionnaires
-from survey_app import periods, scoring
-from survey_app.accounts import UnitTree
 from survey_app.db import get_session
 from survey_app.models import AuditEvent, Unit
+from survey_app.services import periods
+from survey_app.services import scorecards as scoring
+from survey_app.services.accounts import UnitTree
 
 from ..conftest import PUBLIC_BASE_URL, require
 from .conftest import response_of_unit

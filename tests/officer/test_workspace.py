@@ -15,8 +15,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import questionnaires
-from survey_app import periods, scoring
-from survey_app.accounts import UnitTree
 from survey_app.db import get_session
 from survey_app.models import (
     AuditEvent,
@@ -25,6 +23,9 @@ from survey_app.models import (
     ResponseReview,
     Target,
 )
+from survey_app.services import periods
+from survey_app.services import scorecards as scoring
+from survey_app.services.accounts import UnitTree
 
 from .conftest import response_of_unit
 

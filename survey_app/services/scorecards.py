@@ -21,9 +21,7 @@ import questionnaires
 from analysis import PeriodRange, ScoreResult, ScoringSettings
 from questionnaires import Questionnaire
 
-from . import periods
-from .accounts import UnitTree
-from .models import (
+from ..models import (
     Answer,
     Comment,
     Desk,
@@ -34,6 +32,8 @@ from .models import (
     Target,
     Unit,
 )
+from . import periods
+from .accounts import UnitTree
 from .periods import Period
 
 RESPONSES = cast(Table, Response.__table__)

@@ -21,7 +21,7 @@ from flask import g, has_request_context, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .models import ROLES, ApiToken, AuditEvent, Officer, Unit, utcnow
+from ..models import ROLES, ApiToken, AuditEvent, Officer, Unit, utcnow
 
 # argon2-cffi's defaults are RFC 9106's low-memory profile (Argon2id, 64 MiB, t=3).
 _hasher = PasswordHasher()

@@ -13,12 +13,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import accounts
-from .config import DEFAULTS
-from .models import Desk, Officer, Service, Target, Unit
+from ..config import DEFAULTS
+from ..models import Desk, Officer, Service, Target, Unit
+from . import accounts, intake
+from .integrity import Circumstances
 from .questionnaire_store import current_version
-from .services import intake
-from .services.integrity import Circumstances
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 #: Demo data is flagged by the default web threshold, whatever the running app is set to, so the
