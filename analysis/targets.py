@@ -152,7 +152,8 @@ def join_targets(
     table["target"] = found
     table = table[table["target"].notna()].copy()
     table["gap"] = table["index"] - table["target"]
-    table["met"] = pd.array(table["index"] >= table["target"], dtype="boolean")
+    # pandas-stubs know no pd.array of a boolean Series with dtype "boolean" (pandas does).
+    table["met"] = pd.array(table["index"] >= table["target"], dtype="boolean")  # type: ignore[call-overload]
     table.loc[table["index"].isna(), "met"] = pd.NA
     columns = [
         *scores.group_columns,
