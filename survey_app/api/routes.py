@@ -9,7 +9,7 @@ from collections import defaultdict
 from typing import Any, NoReturn
 
 import pandas as pd
-from flask import abort, current_app, g, jsonify, request
+from flask import current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
@@ -17,44 +17,16 @@ import analysis
 import questionnaires
 
 from ..db import get_session
+from ..errors import JsonError
 from ..models import ApiToken, Unit, utcnow
-from ..services import accounts, periods
-from ..services import scorecards as scoring
+from ..models.tables import ANSWERS, RESPONSES
+from ..services import accounts, periods, scorecards, wide_export
 from ..services.accounts import Scope
-from ..services.scorecards import RESPONSES
 from . import bp
 from . import openapi as openapi_document
+from .openapi import SCORE_COLUMNS, TARGET_COLUMNS
 
 UNIT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
-SCORE_COLUMNS = (
-    "unit_code",
-    "period",
-    "level",
-    "code",
-    "label_vi",
-    "n",
-    "index",
-    "ci_low",
-    "ci_high",
-    "min_n_flag",
-    "target",
-    "gap",
-    "rank",
-    "rank_change",
-    "p_change",
-)
-TARGET_COLUMNS = (
-    "unit_code",
-    "period",
-    "level",
-    "code",
-    "label_vi",
-    "n",
-    "index",
-    "min_n_flag",
-    "target",
-    "gap",
-)
 KNOWN_PARAMETERS = {
     "api.units": set(),
     "api.scores": {"unit", "period", "q"},
@@ -64,11 +36,7 @@ KNOWN_PARAMETERS = {
 
 
 def api_error(status: int, error: str, message: str) -> NoReturn:
-    response = jsonify(error=error, message=message, status=status)
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="sipas"'
-    abort(response)
+    raise JsonError(status, error, message, realm="sipas")
 
 
 @bp.before_request
@@ -165,18 +133,17 @@ def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, An
     return out
 
 
-def _scorecard() -> scoring.Scorecard:
+def _scorecard() -> scorecards.Scorecard:
     unit, period, qid = _unit(), _period(), _questionnaire()
-    config = current_app.config
     try:
-        return scoring.build_scorecard(
+        # The same settings as the dashboard's, so both show the same numbers.
+        return scorecards.unit_scorecard(
             get_session(),
             accounts.unit_tree(get_session()),
             unit,
             period,
-            questionnaire=questionnaires.get(qid),
-            min_n=config["SCORE_MIN_N"],
-            zone=config["TIME_ZONE"],
+            questionnaires.get(qid),
+            scorecards.ScorecardSettings.from_config(current_app.config),
         )
     except analysis.AnalysisError as error:
         api_error(422, "cannot_score", str(error)[:300])
@@ -253,7 +220,7 @@ def responses() -> ResponseReturnValue:
     ).all()
     rows: list[dict[str, Any]] = []
     if page_ids:
-        query = scoring.responses_select(
+        query = wide_export.responses_select(
             [],
             unit_ids=ids,
             start=None,
@@ -263,16 +230,12 @@ def responses() -> ResponseReturnValue:
         )
         answers: dict[int, dict[str, int]] = defaultdict(dict)
         for response_id, item, code in db.execute(
-            select(
-                scoring.ANSWERS.c.response_id, scoring.ANSWERS.c.item, scoring.ANSWERS.c.code
-            ).where(scoring.ANSWERS.c.response_id.in_(page_ids))
+            select(ANSWERS.c.response_id, ANSWERS.c.item, ANSWERS.c.code).where(
+                ANSWERS.c.response_id.in_(page_ids)
+            )
         ):
             answers[response_id][item] = code
         for row in db.execute(query):
-            excluded = row.decision == "exclude"
-            flags = row.flags or ""
-            if excluded:
-                flags = f"{flags};{scoring.EXCLUDED_FLAG}" if flags else scoring.EXCLUDED_FLAG
             rows.append(
                 {
                     "response_id": row.response_id,
@@ -283,8 +246,8 @@ def responses() -> ResponseReturnValue:
                     "channel": row.channel,
                     "questionnaire": row.questionnaire,
                     "questionnaire_version": row.questionnaire_version,
-                    "valid": bool(row.stored_valid) and not excluded,
-                    "flags": flags,
+                    "valid": wide_export.exported_valid(row.stored_valid, row.decision),
+                    "flags": wide_export.exported_flags(row.flags, row.decision),
                     "weight": None,
                     "answers": answers.get(row.response_id, {}),
                     "comment": row.comment,

@@ -36,16 +36,6 @@ def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-@bp.errorhandler(Rejected)
-def _rejected(error: Rejected) -> Response:
-    response = jsonify(error.body())
-    response.status_code = error.status
-    response.headers["Cache-Control"] = "no-store"
-    if error.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="sipas-kiosk"'
-    return response
-
-
 def _answer(body: dict[str, Any], status: int = 200) -> Response:
     response = jsonify(body)
     response.status_code = status

@@ -14,15 +14,17 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..errors import JsonError
 from ..models import KioskDevice, KioskSubmission, QuestionnaireVersion, Response, utcnow
+from ..models.tables import KIOSK_SUBMISSIONS
 from ..services import intake
 from ..services import opening_hours as hours
 from ..services.integrity import Circumstances
@@ -31,20 +33,15 @@ from ..services.questionnaire_store import PublishedVersion, version_by_id
 
 log = logging.getLogger(__name__)
 
-KIOSK_SUBMISSIONS = cast(Table, KioskSubmission.__table__)
 LANGUAGES = ("vi", "en")
 
 
-class Rejected(Exception):
+class Rejected(JsonError):
     """A submission that will never be stored as sent: ``status`` (4xx), a stable ``code`` for
     the client, an English ``message`` for the person reading logs, and extra JSON fields."""
 
     def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
-
-    def body(self) -> dict[str, Any]:
-        return {"error": self.code, "message": self.message, "status": self.status, **self.extra}
+        super().__init__(status, code, message, realm="sipas-kiosk", **extra)
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,15 @@ import pandas as pd
 from flask import current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
 import analysis
 import questionnaires
 
 from ..db import get_session
 from ..errors import friendly_abort
-from ..models import Comment, CommentFollowUp, Desk, Response, ResponseReview
-from ..services import charts
-from ..services import scorecards as scoring
-from ..services.scorecards import HEADLINE, DeskCard, Scorecard
+from ..services import charts, feedback, field_register, scorecards
+from ..services.index_codes import headline_codes
+from ..services.scorecards import DeskCard, Scorecard, ScorecardSettings
 from . import bp
 from .access import (
     current_scope,
@@ -66,17 +64,8 @@ def scorecard_for(code: str) -> Scorecard:
     period = period_from_args()
     q = questionnaire_from_args()
     try:
-        return scoring.build_scorecard(
-            get_session(),
-            tree(),
-            unit,
-            period,
-            questionnaire=q,
-            min_n=_config("SCORE_MIN_N"),
-            zone=_config("TIME_ZONE"),
-            drop_points=_config("DROP_ALERT_POINTS"),
-            drop_min_n=_config("DROP_ALERT_MIN_N"),
-        )
+        settings = ScorecardSettings.from_config(current_app.config)
+        return scorecards.unit_scorecard(get_session(), tree(), unit, period, q, settings)
     except analysis.AnalysisError as error:
         current_app.logger.warning("scoring %s failed: %s", unit.code, error)
         friendly_abort(
@@ -154,34 +143,6 @@ def driver_rows(card_drivers: pd.DataFrame, names: dict[str, str]) -> list[dict[
     for row in rows:
         row["label"] = names.get(row["item"], row["label_vi"])
     return rows
-
-
-def _open_counts(unit_ids: set[int]) -> tuple[int, int]:
-    db = get_session()
-    unhandled = (
-        db.scalar(
-            select(func.count())
-            .select_from(Comment)
-            .join(Response, Response.id == Comment.response_id)
-            .outerjoin(CommentFollowUp, CommentFollowUp.response_id == Comment.response_id)
-            .where(Response.unit_id.in_(sorted(unit_ids)), CommentFollowUp.response_id.is_(None))
-        )
-        or 0
-    )
-    undecided = (
-        db.scalar(
-            select(func.count())
-            .select_from(Response)
-            .outerjoin(ResponseReview, ResponseReview.response_id == Response.id)
-            .where(
-                Response.unit_id.in_(sorted(unit_ids)),
-                Response.flags != "",
-                ResponseReview.response_id.is_(None),
-            )
-        )
-        or 0
-    )
-    return unhandled, undecided
 
 
 def charts_for(
@@ -273,10 +234,7 @@ def dashboard_context(card: Scorecard) -> dict[str, Any]:
     kept = {r["code"]: r for r in records(card.kept_all)}
     counts = card.counts[card.counts["unit_code"] == card.unit.code]
     desk_names = {
-        d.code: d
-        for d in get_session().scalars(
-            select(Desk).where(Desk.unit_id.in_(sorted(tree().subtree_ids(card.unit.id))))
-        )
+        d.code: d for d in field_register.desks_of(get_session(), tree().subtree_ids(card.unit.id))
     }
     desks = card.desks
     desk_rows = records(desks[desks["code"] == "SIPAS"]) if len(desks) else []
@@ -288,7 +246,7 @@ def dashboard_context(card: Scorecard) -> dict[str, Any]:
     for row in targets:
         row["unit"] = tree().by_code.get(row["unit_code"])
         row["label"] = names.get(row["code"], row["label_vi"])
-    unhandled, undecided = _open_counts(tree().subtree_ids(card.unit.id))
+    unhandled, undecided = feedback.open_counts(get_session(), tree().subtree_ids(card.unit.id))
     return {
         "card": card,
         "unit": card.unit,
@@ -324,14 +282,8 @@ def desk_page(code: str) -> ResponseReturnValue:
     desk = desk_or_abort(code)
     period = period_from_args()
     try:
-        card = scoring.build_desk_card(
-            get_session(),
-            desk,
-            period,
-            min_n=_config("SCORE_MIN_N"),
-            zone=_config("TIME_ZONE"),
-            drop_points=_config("DROP_ALERT_POINTS"),
-            drop_min_n=_config("DROP_ALERT_MIN_N"),
+        card = scorecards.desk_scorecard(
+            get_session(), desk, period, ScorecardSettings.from_config(current_app.config)
         )
     except analysis.AnalysisError as error:
         friendly_abort(
@@ -359,7 +311,7 @@ def desk_page(code: str) -> ResponseReturnValue:
         ],
         _("Chỉ số SIPAS theo tháng"),
     )
-    headline = [r for r in table if r["code"] in HEADLINE]
+    headline = [r for r in table if r["code"] in headline_codes(card.questionnaire)]
     bars = charts.index_bars(
         [
             charts.Bar(bar_label(r), r["index"], r["ci_low"], r["ci_high"], bool(r["min_n_flag"]))

@@ -18,7 +18,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from ..services import charts
-from ..services.scorecards import HEADLINE, Scorecard
+from ..services.scorecards import Scorecard
 from . import fonts
 
 FONT = "DejaVu"
@@ -86,7 +86,7 @@ def _rows(card: Scorecard, code: str) -> pd.DataFrame:
     return card.table[card.table["unit_code"] == code].set_index("code")
 
 
-def _headline_table(pdf: FPDF, rows: pd.DataFrame, min_n: int) -> None:
+def _headline_table(pdf: FPDF, rows: pd.DataFrame, codes: tuple[str, ...], min_n: int) -> None:
     pdf.set_font(FONT, "", 9)
     with pdf.table(
         col_widths=(58, 16, 18, 30, 18, 20),
@@ -95,7 +95,7 @@ def _headline_table(pdf: FPDF, rows: pd.DataFrame, min_n: int) -> None:
         line_height=5.5,
     ) as table:
         table.row(["Chỉ số", "n", "Giá trị", "KTC 95%", "Chỉ tiêu", "Chênh lệch"])
-        for code in HEADLINE:
+        for code in codes:
             if code not in rows.index:
                 continue
             r = rows.loc[code]
@@ -118,9 +118,9 @@ def _headline_table(pdf: FPDF, rows: pd.DataFrame, min_n: int) -> None:
     pdf.ln(2)
 
 
-def _bars(rows: pd.DataFrame, title: str) -> str:
+def _bars(rows: pd.DataFrame, codes: tuple[str, ...], title: str) -> str:
     bars = []
-    for code in HEADLINE:
+    for code in codes:
         if code in rows.index:
             r = rows.loc[code]
             bars.append(
@@ -179,8 +179,8 @@ def build_summary(
     # The unit itself: scores, trend and priorities; then the ranking below it.
     intro(unit.code, unit.name)
     rows = _rows(card, unit.code)
-    _headline_table(pdf, rows, card.min_n)
-    _svg(pdf, _bars(rows, "SIPAS và 5 yếu tố"), 175)
+    _headline_table(pdf, rows, card.headline_codes, card.min_n)
+    _svg(pdf, _bars(rows, card.headline_codes, "SIPAS và 5 yếu tố"), 175)
     sipas = card.trend[card.trend["code"] == "SIPAS"]
     if len(sipas):
         _heading(pdf, "Xu hướng theo tháng (12 tháng)")
@@ -290,6 +290,6 @@ def build_summary(
                 ),
             )
             pdf.ln(1)
-        _headline_table(pdf, rows, card.min_n)
-        _svg(pdf, _bars(rows, "SIPAS và 5 yếu tố"), 175)
+        _headline_table(pdf, rows, card.headline_codes, card.min_n)
+        _svg(pdf, _bars(rows, card.headline_codes, "SIPAS và 5 yếu tố"), 175)
     return bytes(pdf.output())

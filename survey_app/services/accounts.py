@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import ROLES, ApiToken, AuditEvent, Officer, Unit, utcnow
+from .pagination import Page, page_of
 
 # argon2-cffi's defaults are RFC 9106's low-memory profile (Argon2id, 64 MiB, t=3).
 _hasher = PasswordHasher()
@@ -246,3 +247,25 @@ def recent_failures(
     by_name = session.scalar(base.where(AuditEvent.target == username[:200])) or 0
     by_address = session.scalar(base.where(AuditEvent.remote_addr == address[:64])) or 0
     return by_name, by_address
+
+
+def all_officers(session: Session) -> Sequence[Officer]:
+    return session.scalars(select(Officer).order_by(Officer.username)).all()
+
+
+def all_api_tokens(session: Session) -> Sequence[ApiToken]:
+    return session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
+
+
+def audit_page(session: Session, action: str, number: int) -> Page:
+    """A page of the audit log (``action``: only that kind, or every kind if empty), newest
+    first."""
+    query = select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return page_of(session, query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), number)
+
+
+def audit_actions(session: Session) -> Sequence[str]:
+    """The kinds of event the log holds, for its filter."""
+    return session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()

@@ -9,34 +9,19 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, exists, insert, select, text
+from sqlalchemy import Connection, Engine, bindparam, exists, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from questionnaires import CheckedAnswers
 
 from ..db import Database
-from ..models import (
-    Answer,
-    Comment,
-    Desk,
-    InvitationUse,
-    Response,
-    Service,
-    Unit,
-    utcnow,
-)
-from .questionnaire_store import PublishedVersion
+from ..models import Desk, InvitationUse, Response, Service, utcnow
 
 # The tables themselves: the submit path uses Core inserts (see add_response).
-RESPONSES = cast(Table, Response.__table__)
-ANSWERS = cast(Table, Answer.__table__)
-COMMENTS = cast(Table, Comment.__table__)
-INVITATION_USES = cast(Table, InvitationUse.__table__)
-DESKS = cast(Table, Desk.__table__)
-UNITS = cast(Table, Unit.__table__)
+from ..models.tables import ANSWERS, COMMENTS, DESKS, INVITATION_USES, RESPONSES, UNITS
+from .questionnaire_store import PublishedVersion
 
 
 @dataclass(frozen=True)
