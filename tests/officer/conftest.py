@@ -85,7 +85,10 @@ def tokens(demo: Flask) -> Tokens:
 def response_of_unit(
     app: Flask, unit_code: str, *, flagged: bool = False, with_comment: bool = False
 ) -> int:
-    """The id of the first response of a unit, made flagged or commented when asked."""
+    """The id of the newest response of a unit, made flagged or commented when asked.
+
+    The newest, not the first: the demo's history spans a year, so only the newest response is
+    sure to fall in every current period (month, quarter, year) the tests ask for."""
     from survey_app.models import Comment
 
     with app.app_context():
@@ -94,7 +97,7 @@ def response_of_unit(
             select(Response)
             .join(Unit, Unit.id == Response.unit_id)
             .where(Unit.code == unit_code)
-            .order_by(Response.id)
+            .order_by(Response.submitted_at.desc(), Response.id.desc())
         )
         assert response is not None, f"the demo has no response in {unit_code}"
         if flagged and not response.flags:
