@@ -23,7 +23,7 @@ from .scoring import (
     score_counts,
 )
 from .settings import ANY_FLAG, ScoringSettings
-from .targets import ParPoints, TargetResult, join_targets, par_index_points
+from .targets import TARGET_COLUMNS, ParPoints, TargetResult, join_targets, par_index_points
 
 __all__ = [
     "ANY_FLAG",
@@ -32,6 +32,7 @@ __all__ = [
     "PERIOD",
     "QUADRANTS",
     "SYSTEM_COLUMNS",
+    "TARGET_COLUMNS",
     "TIDY_COLUMNS",
     "AnalysisError",
     "ChangeResult",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import analysis
 import questionnaires
 from analysis import LEVELS, OPTIONAL_COLUMNS, SYSTEM_COLUMNS, TIDY_COLUMNS
 
@@ -47,19 +48,9 @@ def _parameter(
 #: The /scores rows: the unit and period, then the tidy scores table of SIPAS.md §7 as
 #: analysis/ defines it (its columns, then the optional ones).
 SCORE_COLUMNS = ("unit_code", "period", *TIDY_COLUMNS, *OPTIONAL_COLUMNS)
-#: The /targets rows: a score row's identity and index, and how far it is from its target.
-TARGET_COLUMNS = (
-    "unit_code",
-    "period",
-    "level",
-    "code",
-    "label_vi",
-    "n",
-    "index",
-    "min_n_flag",
-    "target",
-    "gap",
-)
+#: The /targets rows: analysis' targets table by unit and period (without ``met``, which the
+#: gap already says).
+TARGET_COLUMNS = ("unit_code", "period", *(c for c in analysis.TARGET_COLUMNS if c != "met"))
 
 #: The JSON type of each score column; a column analysis/ adds without one here fails at import.
 SCORE_COLUMN_SCHEMAS: dict[str, dict[str, Any]] = {
