@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from typing import Any, NoReturn
 
 import pandas as pd
 from flask import current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
 
 import analysis
 import questionnaires
@@ -19,7 +17,6 @@ import questionnaires
 from ..db import get_session
 from ..errors import JsonError
 from ..models import ApiToken, Unit, utcnow
-from ..models.tables import ANSWERS, RESPONSES
 from ..services import accounts, periods, scorecards, wide_export
 from ..services.accounts import Scope
 from . import bp
@@ -203,56 +200,15 @@ def responses() -> ResponseReturnValue:
     size = _int("page_size", 100, 1, current_app.config["API_MAX_PAGE_SIZE"])
     db = get_session()
     ids = accounts.unit_tree(db).subtree_ids(unit.id)
-    where: list[Any] = [RESPONSES.c.unit_id.in_(sorted(ids))]
+    start = end = None
     label = None
     if request.args.get("period"):
         period = _period()
         start, end = period.utc_bounds(current_app.config["TIME_ZONE"])
-        where += [RESPONSES.c.submitted_at >= start, RESPONSES.c.submitted_at < end]
         label = period.label
-    total = db.scalar(select(func.count()).select_from(RESPONSES).where(*where)) or 0
-    page_ids = db.scalars(
-        select(RESPONSES.c.id)
-        .where(*where)
-        .order_by(RESPONSES.c.id)
-        .limit(size)
-        .offset((page - 1) * size)
-    ).all()
-    rows: list[dict[str, Any]] = []
-    if page_ids:
-        query = wide_export.responses_select(
-            [],
-            unit_ids=ids,
-            start=None,
-            end=None,
-            with_comment=True,
-            extra_where=[RESPONSES.c.id.in_(page_ids)],
-        )
-        answers: dict[int, dict[str, int]] = defaultdict(dict)
-        for response_id, item, code in db.execute(
-            select(ANSWERS.c.response_id, ANSWERS.c.item, ANSWERS.c.code).where(
-                ANSWERS.c.response_id.in_(page_ids)
-            )
-        ):
-            answers[response_id][item] = code
-        for row in db.execute(query):
-            rows.append(
-                {
-                    "response_id": row.response_id,
-                    "submitted_at": row.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "unit_code": row.unit_code,
-                    "desk_code": row.desk_code,
-                    "service_code": row.service_code,
-                    "channel": row.channel,
-                    "questionnaire": row.questionnaire,
-                    "questionnaire_version": row.questionnaire_version,
-                    "valid": wide_export.exported_valid(row.stored_valid, row.decision),
-                    "flags": wide_export.exported_flags(row.flags, row.decision),
-                    "weight": None,
-                    "answers": answers.get(row.response_id, {}),
-                    "comment": row.comment,
-                }
-            )
+    total, rows = wide_export.responses_page(
+        db, unit_ids=ids, start=start, end=end, page=page, size=size
+    )
     return jsonify(
         unit_code=unit.code,
         period=label,

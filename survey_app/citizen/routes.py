@@ -21,9 +21,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
 from questionnaires import Questionnaire
@@ -31,8 +30,8 @@ from questionnaires import Questionnaire
 from ..db import get_database, get_session
 from ..errors import error_page, friendly_abort
 from ..i18n import current_language
-from ..models import Desk, Service, Unit
-from ..services import intake, invitations
+from ..models import Desk, Service
+from ..services import field_register, intake, invitations
 from ..services.integrity import Circumstances
 from ..services.qr import qr_png, qr_svg
 from ..services.questionnaire_store import PublishedVersion, current_version, version_by_id
@@ -55,12 +54,7 @@ def get_desk_or_404(code: str) -> Desk:
     normalised = code.strip().upper()
     desk = None
     if DESK_CODE.match(normalised):
-        desk = get_session().scalar(
-            select(Desk)
-            .join(Unit)
-            .options(contains_eager(Desk.unit))
-            .where(Desk.code == normalised, Desk.active.is_(True), Unit.active.is_(True))
-        )
+        desk = field_register.active_desk(get_session(), normalised)
     if desk is None:
         no_such_desk(code)
     return desk
@@ -368,7 +362,7 @@ def _is_multi(questionnaire: Questionnaire, key: str) -> bool:
 def _service(invitation: invitations.Invitation | None) -> Service | None:
     if invitation is None or invitation.service_code is None:
         return None
-    return get_session().scalar(select(Service).where(Service.code == invitation.service_code))
+    return field_register.service_by_code(get_session(), invitation.service_code)
 
 
 @bp.get("/s/<code>/cam-on")

@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from ..models import Desk, KioskDevice, Service, Unit
 
 
 def unit_by_code(session: Session, code: str) -> Unit | None:
     return session.scalar(select(Unit).where(Unit.code == code))
+
+
+def active_desk(session: Session, code: str) -> Desk | None:
+    """The desk with this code if it and its unit take responses, its unit loaded with it."""
+    return session.scalar(
+        select(Desk)
+        .join(Unit)
+        .options(contains_eager(Desk.unit))
+        .where(Desk.code == code, Desk.active.is_(True), Unit.active.is_(True))
+    )
 
 
 def desk_by_code(session: Session, code: str) -> Desk | None:

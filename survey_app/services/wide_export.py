@@ -3,6 +3,7 @@ item), built in SQL for the CSV export, the API and scoring; and the "excluded b
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -231,3 +232,61 @@ def _satisfaction_codes() -> set[str]:
             if rated and item.scale is not None and item.scale.code.startswith("satisfaction"):
                 codes.add(item.code)
     return codes
+
+
+def responses_page(
+    session: Session,
+    *,
+    unit_ids: set[int],
+    start: datetime | None,
+    end: datetime | None,
+    page: int,
+    size: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(how many, one page of) responses in these units and [start, end), by id, each the wide
+    format as JSON: the system columns with the exclusion rule applied, ``answers`` as item code
+    to code, and the comment (the API's /responses)."""
+    where = responses_where(unit_ids=unit_ids, start=start, end=end)
+    total = session.scalar(select(func.count()).select_from(RESPONSES).where(*where)) or 0
+    page_ids = session.scalars(
+        select(RESPONSES.c.id)
+        .where(*where)
+        .order_by(RESPONSES.c.id)
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    if not page_ids:
+        return total, []
+    answers: dict[int, dict[str, int]] = defaultdict(dict)
+    for response_id, item, code in session.execute(
+        select(ANSWERS.c.response_id, ANSWERS.c.item, ANSWERS.c.code).where(
+            ANSWERS.c.response_id.in_(page_ids)
+        )
+    ):
+        answers[response_id][item] = code
+    query = responses_select(
+        [],
+        unit_ids=unit_ids,
+        start=None,
+        end=None,
+        with_comment=True,
+        extra_where=[RESPONSES.c.id.in_(page_ids)],
+    )
+    return total, [
+        {
+            "response_id": row.response_id,
+            "submitted_at": row.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "unit_code": row.unit_code,
+            "desk_code": row.desk_code,
+            "service_code": row.service_code,
+            "channel": row.channel,
+            "questionnaire": row.questionnaire,
+            "questionnaire_version": row.questionnaire_version,
+            "valid": exported_valid(row.stored_valid, row.decision),
+            "flags": exported_flags(row.flags, row.decision),
+            "weight": None,
+            "answers": answers.get(row.response_id, {}),
+            "comment": row.comment,
+        }
+        for row in session.execute(query)
+    ]
