@@ -45,6 +45,8 @@ i18n: setup
 # Every benchmark in turn (about half an hour); each writes its section of bench/RESULTS.md.
 bench: setup
 	$(BIN)/python -m bench.page_weight
+	$(BIN)/python -m bench.citizen_walkthrough
+	$(BIN)/python -m bench.cli_startup
 	$(BIN)/python -m bench.submit_load
 	$(BIN)/python -m bench.kiosk_load
 	$(BIN)/python -m bench.officer_reports

@@ -4,8 +4,10 @@ A library (DataFrame in, small frozen result with ``.to_frame()`` out) and the `
 command. It reads the questionnaire files and never imports the web app. See README.md here.
 """
 
+from .allocation import AllocationResult, allocate, margin_sample_size, stratum_sample_sizes
 from .breakdown import PERIOD, PeriodRange, unit_ancestors
 from .comparison import ChangeResult, compare, holm, two_proportion_test, z_test
+from .design import SurveyDesign
 from .drivers import QUADRANTS, DriversResult, drivers, spearman_from_table
 from .errors import AnalysisError, DataError
 from .intervals import kish_effective_n, normal_interval, wilson_from_share, wilson_interval
@@ -22,6 +24,7 @@ from .scoring import (
     score,
     score_counts,
 )
+from .selection import DrawnSample, draw_sample
 from .settings import ANY_FLAG, ScoringSettings
 from .targets import TARGET_COLUMNS, ParPoints, TargetResult, join_targets, par_index_points
 
@@ -34,9 +37,11 @@ __all__ = [
     "SYSTEM_COLUMNS",
     "TARGET_COLUMNS",
     "TIDY_COLUMNS",
+    "AllocationResult",
     "AnalysisError",
     "ChangeResult",
     "DataError",
+    "DrawnSample",
     "DriversResult",
     "ExpectationRanking",
     "ParPoints",
@@ -45,14 +50,18 @@ __all__ = [
     "SamplePlan",
     "ScoreResult",
     "ScoringSettings",
+    "SurveyDesign",
     "TargetResult",
+    "allocate",
     "compare",
     "count_table",
+    "draw_sample",
     "drivers",
     "expectation_ranking",
     "holm",
     "join_targets",
     "kish_effective_n",
+    "margin_sample_size",
     "normal_interval",
     "par_index_points",
     "rank_units",
@@ -62,6 +71,7 @@ __all__ = [
     "score",
     "score_counts",
     "spearman_from_table",
+    "stratum_sample_sizes",
     "tidy_scores",
     "two_proportion_test",
     "unit_ancestors",

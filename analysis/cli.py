@@ -15,6 +15,7 @@ import questionnaires
 
 from .breakdown import PERIOD, PERIOD_KINDS
 from .comparison import compare
+from .design import LonelyPsu, SurveyDesign
 from .errors import AnalysisError, DataError
 from .ranking import rank_units
 from .report import tidy_scores
@@ -28,7 +29,7 @@ from .targets import join_targets
 BY_ALIASES = {"unit": "unit_code", "desk": "desk_code", "service": "service_code"}
 FORMATS = ("csv", "json", "xlsx")
 #: Columns shown with --decimals places (p-values keep their precision).
-ROUNDED = ("index", "ci_low", "ci_high", "target", "gap")
+ROUNDED = ("index", "ci_low", "ci_high", "deff", "target", "gap")
 #: Exit status for bad input, as click uses for bad usage.
 BAD_INPUT = 2
 
@@ -124,7 +125,23 @@ def _write(table: pd.DataFrame, result: ScoreResult, fmt: str, output: Path | No
     show_default=True,
     help="Calendar period for 'period' in --by (Vietnam time).",
 )
-@click.option("--weights", metavar="COL", help="Column of respondent weights.")
+@click.option(
+    "--weights", "--weight", "weights", metavar="COL", help="Column of respondent weights."
+)
+@click.option("--strata", metavar="COL", help="Survey design: the stratum column (commune).")
+@click.option("--cluster", metavar="COL", help="Survey design: the cluster (PSU) column (village).")
+@click.option(
+    "--fpc",
+    metavar="COL",
+    help="Survey design: PSUs in the stratum's population, or the sampling fraction.",
+)
+@click.option(
+    "--lonely-psu",
+    type=click.Choice(["fail", "adjust", "average", "remove", "certainty"]),
+    default="fail",
+    show_default=True,
+    help="Survey design: a stratum with a single PSU (as R's survey.lonely.psu).",
+)
 @click.option(
     "--targets",
     "targets_path",
@@ -175,6 +192,10 @@ def score(
     by_text: str,
     period_kind: str,
     weights: str | None,
+    strata: str | None,
+    cluster: str | None,
+    fpc: str | None,
+    lonely_psu: LonelyPsu,
     targets_path: Path | None,
     units_path: Path | None,
     method: str | None,
@@ -185,7 +206,11 @@ def score(
     fmt: str | None,
     output: Path | None,
 ) -> None:
-    """Score RESPONSES (.csv or .xlsx, wide format) into the tidy SIPAS scores table."""
+    """Score RESPONSES (.csv or .xlsx, wide format) into the tidy SIPAS scores table.
+
+    With any of --strata, --cluster, --fpc the file is a survey sample: every interval
+    follows the design (with --weight as its weights) and a deff column is added.
+    """
     fmt = fmt or (output.suffix.lower().lstrip(".") if output is not None else "csv")
     if fmt not in FORMATS:
         _fail(f"{output}: cannot tell the format from the extension; use --format csv|json|xlsx")
@@ -193,6 +218,10 @@ def score(
         _fail("--format xlsx writes a workbook: give the file with -o FILE.xlsx")
     by = [BY_ALIASES.get(name.strip(), name.strip()) for name in by_text.split(",") if name.strip()]
     source = str(responses)
+    design = None
+    if strata or cluster or fpc:
+        design = SurveyDesign(strata, cluster, weights, fpc, lonely_psu=lonely_psu)
+        weights = None
     stages = Stages(enabled=sys.stderr.isatty())
     try:
         with stages.run():
@@ -216,6 +245,7 @@ def score(
                     weights=weights,
                     units=units,
                     settings=settings,
+                    design=design,
                 )
             except DataError as exc:
                 raise exc.with_source(source) from None

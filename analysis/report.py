@@ -6,7 +6,7 @@ import pandas as pd
 
 from .comparison import ChangeResult
 from .ranking import RankResult
-from .scoring import OPTIONAL_COLUMNS, TIDY_COLUMNS, ScoreResult
+from .scoring import DESIGN_COLUMNS, OPTIONAL_COLUMNS, TIDY_COLUMNS, ScoreResult
 from .targets import TargetResult
 
 
@@ -17,7 +17,8 @@ def tidy_scores(
     ranks: RankResult | None = None,
     changes: ChangeResult | None = None,
 ) -> pd.DataFrame:
-    """The tidy scores table: grouping columns, ``level … min_n_flag``, then where asked
+    """The tidy scores table: grouping columns, ``level … min_n_flag``, ``deff`` when scored
+    with a survey design, then where asked
     ``target, gap`` (from :func:`join_targets`), ``rank, rank_change`` (from
     :func:`rank_units`) and ``p_change`` (from :func:`compare`; Holm-adjusted when the
     comparison was made with ``holm_correction=True``).
@@ -49,5 +50,5 @@ def tidy_scores(
         found = frame[[*keys, p]].rename(columns={p: "p_change"})
         table = table.merge(found, on=keys, how="left")
     columns = [*scores.group_columns, *TIDY_COLUMNS]
-    columns += [c for c in OPTIONAL_COLUMNS if c in table.columns]
+    columns += [c for c in (*DESIGN_COLUMNS, *OPTIONAL_COLUMNS) if c in table.columns]
     return table[columns]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,13 @@ import questionnaires
 from questionnaires import Questionnaire
 
 from .breakdown import DEFAULT_TIMEZONE, PERIOD, Grouping, PeriodSpec, build_grouping
+from .design import (
+    SurveyDesign,
+    design_columns,
+    design_estimates,
+    design_items,
+    design_layout,
+)
 from .errors import DataError, shown
 from .intervals import normal_interval
 from .linearisation import node_standard_errors
@@ -28,6 +35,8 @@ TIDY_COLUMNS = ("level", "code", "label_vi", "n", "index", "ci_low", "ci_high", 
 OPTIONAL_COLUMNS = ("target", "gap", "rank", "rank_change", "p_change")
 #: Extra columns kept for comparisons: the SE (index points), Kish n and the estimator kind.
 DETAIL_COLUMNS = ("se", "n_eff", "kind")
+#: Added after the tidy columns when scores follow a survey design (Kish's design effect).
+DESIGN_COLUMNS = ("deff",)
 #: Count-table columns besides the grouping columns.
 COUNT_COLUMNS = ("item", "code", "n")
 WEIGHT_COLUMNS = ("weight", "weight_sq")
@@ -42,7 +51,9 @@ class ScoreResult:
     table : DataFrame
         Grouping columns, ``level, code, label_vi, n, index, ci_low, ci_high, min_n_flag``
         and the detail columns ``se`` (index points; NaN for a Wilson-interval share),
-        ``n_eff`` (Kish effective n of a share) and ``kind`` (share / mean / index).
+        ``n_eff`` (Kish effective n of a share) and ``kind`` (share / mean / index; a
+        share scored under a survey design is ``ratio``). Scored with a design, ``deff``
+        (Kish's design effect) follows ``min_n_flag``.
     responses : DataFrame
         Per group: ``received`` responses, ``scored`` ones, and why others were left out
         (``invalid`` by the validity rule, ``marked_not_valid`` in the ``valid`` column,
@@ -68,7 +79,7 @@ class ScoreResult:
     def to_frame(self, detail: bool = False) -> pd.DataFrame:
         """The tidy scores table (a copy); ``detail=True`` adds ``se, n_eff, kind``."""
         columns = [*self.group_columns, *TIDY_COLUMNS]
-        columns += [c for c in OPTIONAL_COLUMNS if c in self.table.columns]
+        columns += [c for c in (*DESIGN_COLUMNS, *OPTIONAL_COLUMNS) if c in self.table.columns]
         if detail:
             columns += list(DETAIL_COLUMNS)
         return self.table[columns].copy()
@@ -152,6 +163,7 @@ def score(
     timezone: str = DEFAULT_TIMEZONE,
     settings: ScoringSettings | None = None,
     intervals: bool = True,
+    design: SurveyDesign | None = None,
 ) -> ScoreResult:
     """Score wide responses: every item, element, aspect and overall index, by group.
 
@@ -182,6 +194,11 @@ def score(
         The method's named settings (validity rule, missing-answer rule, min n, …).
     intervals : bool
         Compute the linearised intervals of nodes (the only respondent-level step).
+    design : SurveyDesign, optional
+        The survey's strata, clusters, weights and fpc (see :mod:`analysis.design`). Every
+        index, items included, then gets the design-based linearised SE, its normal
+        interval and a ``deff`` column; its weight column replaces ``weights``. Without
+        it the numbers are those of independent respondents, as below.
 
     Returns
     -------
@@ -225,6 +242,15 @@ def score(
     1     TC  4   50.0
     2  HL_TC  4   50.0
     """
+    layout = None
+    if design is not None:
+        if weights is not None and weights != getattr(design, "weight", None):
+            raise ValueError(
+                f"weights={weights!r} and design.weight={design.weight!r}: "
+                "with a design, give the weight column in the design only"
+            )
+        layout = design_layout(responses, design)
+        weights = design.weight
     rows = check_rows(
         responses,
         questionnaire,
@@ -237,6 +263,9 @@ def score(
         time_column=time_column,
         timezone=timezone,
     )
+    if layout is not None and layout.derived_weights is not None:
+        matrix = replace(rows.matrix, weights=layout.derived_weights)
+        rows = replace(rows, matrix=matrix, pairs=scored_pairs(matrix, rows.grouping))
     q, settings, plan, matrix, grouping, pairs = (
         rows.questionnaire,
         rows.settings,
@@ -248,11 +277,18 @@ def score(
     tally = tally_rows(matrix, pairs, plan)
     items = item_estimates(tally, plan, settings.confidence)
     nodes = node_indices(items.share, plan, settings.empty_child)
-    if intervals:
+    estimates = None
+    if layout is not None and intervals:
+        estimates = design_estimates(layout, matrix, pairs, plan, items, nodes)
+        items = design_items(items, estimates, settings.confidence)
+        se = estimates.node_se
+    elif intervals:
         se = node_standard_errors(matrix, pairs, plan, items, nodes, tally.node_n)
     else:
         se = np.full(nodes.value.shape, np.nan)
     table = tidy_table(grouping.groups, plan, items, nodes, se, tally, settings)
+    if estimates is not None:
+        table = design_columns(table, report_order(plan), estimates)
     return ScoreResult(
         table=table,
         responses=_response_counts(matrix, grouping),

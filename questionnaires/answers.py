@@ -101,6 +101,9 @@ def check_answers(questionnaire: Questionnaire, raw: Mapping[str, Any]) -> Check
     )
 
 
+MAX_CODE_DIGITS = 9
+
+
 def _is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
@@ -110,8 +113,11 @@ def _as_code(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
-        return int(value.strip())
+    # A code has a few digits; a longer string is refused before int() reads it (Python
+    # refuses more than 4,300 digits with an error, and the stored column is 32-bit).
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isdigit() and text.isascii() and len(text) <= MAX_CODE_DIGITS:
+        return int(text)
     return None
 
 

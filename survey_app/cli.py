@@ -3,25 +3,60 @@ serving."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import func, select
+from flask.cli import with_appcontext
 
-import questionnaires
-from analysis import cli as analysis_cli
+from . import create_app
+from .command_group import SipasGroup, load_command
 
-from . import create_app, migrate
-from .citizen.routes import public_survey_url
-from .db import get_engine, get_session
-from .kiosk_api.commands import kiosk_group
-from .models import ROLES, Desk, Officer, Response, Service, Unit
-from .services import accounts, invitations
-from .services.qr import qr_png, qr_svg
-from .services.questionnaire_store import VersionConflict, publish_shipped
+# `sipas --help` must start in well under a second: this module imports only click and Flask,
+# and each command imports what it uses (SQLAlchemy, the models; pandas and scipy come with the
+# app and with `sipas score`). tests/test_qr_and_cli.py checks pandas and scipy stay out.
+if TYPE_CHECKING:
+    from .models import Desk
+
+# -- what the commands print ---------------------------------------------------------------
+
+
+def public_base() -> str:
+    """The configured public address; without one, the local default and a word on stderr."""
+    if current_app.config["PUBLIC_BASE_URL_GUESSED"]:
+        click.echo(
+            f"note: SIPAS_PUBLIC_BASE_URL is not set, so links use "
+            f"{current_app.config['PUBLIC_BASE_URL']}; set it to the address people open "
+            "(make run sets it to where it listens).",
+            err=True,
+        )
+    return str(current_app.config["PUBLIC_BASE_URL"])
+
+
+def sipas_command() -> str:
+    """How to type this command here: `sipas` if the shell finds this very one, else its path
+    (e.g. `.venv/bin/sipas`, which `make setup` makes but does not put on PATH)."""
+    script = Path(sys.executable).parent / "sipas"
+    found = shutil.which("sipas")
+    if found and Path(found).resolve() == script.resolve():
+        return "sipas"
+    return _as_typed(script)
+
+
+def activate_script() -> str:
+    return _as_typed(Path(sys.executable).parent / "activate")
+
+
+def _as_typed(path: Path) -> str:
+    """The path as short as it can be typed from the current directory."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
 
 # -- database ------------------------------------------------------------------------------
 
@@ -36,6 +71,9 @@ def db() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Create or migrate the database to the latest schema."""
+    from . import migrate
+    from .db import get_engine
+
     migrate.upgrade(get_engine(), revision)
     click.echo(f"database at revision {migrate.current_revision(get_engine())}")
 
@@ -44,6 +82,9 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_current() -> None:
     """Print the database's schema revision."""
+    from . import migrate
+    from .db import get_engine
+
     click.echo(migrate.current_revision(get_engine()) or "empty (run `sipas db upgrade`)")
 
 
@@ -59,6 +100,8 @@ def questionnaires_group() -> None:
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 def questionnaires_check(files: tuple[Path, ...]) -> None:
     """Validate questionnaire files (default: every file shipped in questionnaires/)."""
+    import questionnaires
+
     paths = list(files) or list(questionnaires.available().values())
     failed = 0
     for path in paths:
@@ -80,6 +123,9 @@ def questionnaires_check(files: tuple[Path, ...]) -> None:
 @with_appcontext
 def questionnaires_publish() -> None:
     """Store the current version of each shipped questionnaire (refuses edited versions)."""
+    from .db import get_session
+    from .services.questionnaire_store import VersionConflict, publish_shipped
+
     session = get_session()
     try:
         results = publish_shipped(session)
@@ -107,6 +153,10 @@ def demo() -> None:
 @with_appcontext
 def demo_load(if_empty: bool, responses: int, seed: int) -> None:
     """Load the demo province, district, communes, desks and a year of responses."""
+    from sqlalchemy import func, select
+
+    from .db import get_session
+    from .models import Unit
     from .services.demo import load_demo
 
     session = get_session()
@@ -122,6 +172,11 @@ def demo_load(if_empty: bool, responses: int, seed: int) -> None:
 
 
 def _active_desk(code: str) -> Desk:
+    from sqlalchemy import select
+
+    from .db import get_session
+    from .models import Desk
+
     desk = get_session().scalar(select(Desk).where(Desk.code == code.strip().upper()))
     if desk is None or not desk.active:
         raise click.BadParameter(f"no active desk with code {code!r}", param_hint="--desk")
@@ -132,6 +187,8 @@ def _write_qr(url: str, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in (".png", ".svg"):
         raise click.BadParameter("the file name must end in .png or .svg", param_hint="--qr/-o")
+    from .services.qr import qr_png, qr_svg
+
     path.write_bytes(qr_svg(url) if suffix == ".svg" else qr_png(url))
 
 
@@ -155,6 +212,13 @@ def invite(
     qr_path: Path | None,
 ) -> None:
     """Print a one-response survey link for a dossier, to print on its receipt."""
+    from sqlalchemy import select
+
+    from .citizen.routes import public_survey_url
+    from .db import get_session
+    from .models import Service
+    from .services import invitations
+
     desk = _active_desk(desk_code)
     if (
         service_code
@@ -171,6 +235,7 @@ def invite(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--dossier") from None
     token = invitations.sign(current_app.config["SECRET_KEY"], invitation)
+    public_base()  # says so if the address is a guess
     url = public_survey_url(desk.code, token)
     if qr_path is not None:
         _write_qr(url, qr_path)
@@ -189,7 +254,10 @@ def invite(
 @with_appcontext
 def qr(desk_code: str, output: Path) -> None:
     """Write the QR code of a desk's survey address."""
+    from .citizen.routes import public_survey_url
+
     desk = _active_desk(desk_code)
+    public_base()  # says so if the address is a guess
     url = public_survey_url(desk.code)
     _write_qr(url, output)
     click.echo(f"{output}: {url}")
@@ -199,8 +267,13 @@ def qr(desk_code: str, output: Path) -> None:
 @with_appcontext
 def welcome() -> None:
     """Print where to start (used by `make run`)."""
+    from sqlalchemy import func, select
+
+    from .db import get_session
+    from .models import Desk, Response, Unit
+
     session = get_session()
-    base = current_app.config["PUBLIC_BASE_URL"]
+    base = public_base()
     desks = session.scalars(
         select(Desk).join(Unit).where(Desk.active.is_(True)).order_by(Unit.id, Desk.code)
     ).all()
@@ -221,7 +294,7 @@ def welcome() -> None:
     if len(desks) > 8:
         click.echo(f"      … and {len(desks) - 8} more")
     click.echo("  Invitation link for a dossier receipt:")
-    click.echo(f"      sipas invite --desk {first.code} --dossier H40.22-241124-0001")
+    click.echo(f"      {sipas_command()} invite --desk {first.code} --dossier H40.22-241124-0001")
     from .services.demo import demo_officers_signing_in
 
     demo_officers = demo_officers_signing_in(session)
@@ -230,11 +303,32 @@ def welcome() -> None:
         for username, password, role, unit_name in demo_officers:
             click.echo(f"      {role:<13} {username:<16} {password:<20} {unit_name}")
     else:
-        click.echo(f"  Officer workspace: {base}/officer/sign-in  (`sipas officer create`)")
+        click.echo(
+            f"  Officer workspace: {base}/officer/sign-in  (`{sipas_command()} officer create`)"
+        )
+    if sipas_command() != "sipas":
+        click.echo(f"  (`sipas` is {sipas_command()}; or first run: source {activate_script()})")
     click.echo("")
 
 
 # -- officers ---------------------------------------------------------------------------------
+
+
+class RoleChoice(click.Choice):  # type: ignore[type-arg]
+    """The officer roles, read from the models only when `officer create` runs."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        from .models import ROLES
+
+        return ROLES
+
+    @choices.setter
+    def choices(self, _value: Any) -> None:
+        pass  # click.Choice.__init__ assigns; the roles always come from the models
 
 
 @click.group()
@@ -244,7 +338,7 @@ def officer() -> None:
 
 @officer.command("create")
 @click.option("--username", required=True)
-@click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
+@click.option("--role", type=RoleChoice(), default="admin", show_default=True)
 @click.option("--unit", "unit_code", help="An officer's or viewer's unit (and every unit below).")
 @click.option("--name", "full_name", default="", help="Full name shown in the workspace.")
 @click.password_option(help="At least 10 characters (asked twice when not given).")
@@ -253,6 +347,12 @@ def officer_create(
     username: str, role: str, unit_code: str | None, full_name: str, password: str
 ) -> None:
     """Create an officer account, e.g. the first administrator."""
+    from sqlalchemy import select
+
+    from .db import get_session
+    from .models import Unit
+    from .services import accounts
+
     session = get_session()
     unit = None
     if unit_code:
@@ -282,7 +382,7 @@ def officer_create(
     where = f" for {unit.name}" if unit else ""
     click.echo(
         f"officer {made.username} ({role}{where}) created; sign in at "
-        f"{current_app.config['PUBLIC_BASE_URL']}/officer/sign-in"
+        f"{public_base()}/officer/sign-in"
     )
 
 
@@ -290,6 +390,11 @@ def officer_create(
 @with_appcontext
 def officer_list() -> None:
     """List officer accounts."""
+    from sqlalchemy import select
+
+    from .db import get_session
+    from .models import Officer
+
     for row in get_session().scalars(select(Officer).order_by(Officer.username)):
         state = "" if row.active else " (deactivated)"
         unit = row.unit.code if row.unit else "all units"
@@ -302,8 +407,15 @@ def officer_list() -> None:
 @with_appcontext
 def officer_set_password(username: str, password: str) -> None:
     """Set an officer's password (ends their sessions)."""
+    from sqlalchemy import select
+
+    from .db import get_session
+    from .models import Officer
+    from .services import accounts
+
     session = get_session()
-    row = session.scalar(select(Officer).where(Officer.username == username.strip().lower()))
+    wanted = accounts.normalise_username(username)
+    row = session.scalar(select(Officer).where(Officer.username == wanted))
     if row is None:
         raise click.BadParameter(f"no officer {username!r}", param_hint="--username")
     try:
@@ -321,20 +433,25 @@ COMMANDS = (
     demo,
     invite,
     qr,
-    kiosk_group,
     officer,
     welcome,
-    analysis_cli.score,
 )
+#: Commands whose modules are heavy (the kiosk blueprint; pandas for `score`): imported when run.
+LAZY_COMMANDS = {
+    "kiosk": "survey_app.kiosk_api.commands:kiosk_group",
+    "score": "analysis.cli:score",
+}
 
 
 def init_app(app: Flask) -> None:
     """Make the commands available as `flask --app survey_app …` and to app.test_cli_runner()."""
     for command in COMMANDS:
         app.cli.add_command(command)
+    for name, target in LAZY_COMMANDS.items():
+        app.cli.add_command(load_command(target), name)
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+@click.group(cls=SipasGroup, create_app=create_app, lazy=LAZY_COMMANDS, add_version_option=False)
 def main() -> None:
     """sipas — citizen satisfaction surveys (SIPAS) for public administration desks.
 

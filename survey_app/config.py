@@ -7,11 +7,16 @@ from pathlib import Path
 
 from flask import Flask
 
+#: Where `sipas run` listens by default: the links' base when none is configured.
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+
 DEFAULTS: dict[str, object] = {
     # SQLite in the instance folder unless SIPAS_DATABASE_URL names another database.
     "DATABASE_URL": None,
     # Absolute base of the links printed in QR codes and invitations, e.g. https://sipas.quangninh.gov.vn
-    "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+    # Unset: pages use the address each request came to, and commands LOCAL_BASE_URL (saying so).
+    "PUBLIC_BASE_URL": None,
+    "PUBLIC_BASE_URL_GUESSED": False,
     # The bodies we accept are small forms; anything larger is refused before it is parsed.
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_FORM_PARTS": 300,
@@ -65,10 +70,14 @@ DEFAULTS: dict[str, object] = {
     "OFFICER_IDLE_MINUTES": 30,
     # … and every session ends after a working day, whatever happens.
     "OFFICER_SESSION_HOURS": 10,
-    # Sign-in is refused (429) after this many failures for a username, or 4× as many from one
-    # address, within the window (counted in the audit log, so every worker sees them).
+    # Sign-in is refused (429) after this many attempts for a username, or 4× as many from one
+    # address, within the window; a browser the officer signed in with before is counted on
+    # its own (README "Security").
     "SIGN_IN_MAX_FAILURES": 5,
     "SIGN_IN_WINDOW_SECONDS": 15 * 60,
+    # How many reverse proxies in front of the app add X-Forwarded-For/-Proto (nginx: 1). With
+    # 0 those headers are ignored: a client could write anything in them.
+    "TRUSTED_PROXIES": 0,
     # Below this n an index is flagged and not ranked (SIPAS.md §5).
     "SCORE_MIN_N": 30,
     # A desk's day is highlighted when its SIPAS is this many points below the 28 days before,

@@ -97,6 +97,13 @@ def error_page(status: int, title: str, message: str, **context: object) -> Resp
     return response
 
 
+def refuse(status: int, title: str, message: str) -> NoReturn:
+    """Stop the request with ``message``: JSON to machine clients, a page to people."""
+    if wants_json():
+        raise JsonError(status, STATUS_CODES.get(status, "server_error"), message)
+    friendly_abort(status, title, message)
+
+
 def friendly_abort(status: int, title: str, message: str, **context: object) -> NoReturn:
     """Stop the request with a page written for the person reading it."""
     abort(error_page(status, title, message, **context))
@@ -106,8 +113,9 @@ def _handle_http(error: HTTPException) -> Response:
     status = error.code or 500
     title, message = _messages(status)
     if wants_json():
-        return json_error(JsonError(status, STATUS_CODES.get(status, "server_error"), message))
-    response = error_page(status, title, message)
+        response = json_error(JsonError(status, STATUS_CODES.get(status, "server_error"), message))
+    else:
+        response = error_page(status, title, message)
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
         response.headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
     return response

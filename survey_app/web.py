@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlencode
 
-from flask import Flask, Response, abort, current_app, request, url_for
+from flask import Flask, Response, abort, current_app, has_request_context, request, url_for
 from flask_compress import Compress
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -42,6 +42,12 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     # Invitation links carry a token in the query string: never leak it to other sites.
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    # For browsers that predate CSP's frame-ancestors, and no window shared with other sites.
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        # Served over HTTPS only (README "Production"): browsers never try plain HTTP again.
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint == "static":
         # Static URLs carry a content version (?v=…), so they may be cached for a year.
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
@@ -57,6 +63,14 @@ def static_url(filename: str) -> str:
     """A static file's URL carrying a hash of its content, so it can be cached for good."""
     folder = Path(current_app.static_folder or "")
     return url_for("static", filename=filename, v=_content_version(folder / filename))
+
+
+def public_base_url() -> str:
+    """The absolute address people open: SIPAS_PUBLIC_BASE_URL, else the one this request came to
+    (so a QR code served on another port than 5000 still scans to this server)."""
+    if current_app.config["PUBLIC_BASE_URL_GUESSED"] and has_request_context():
+        return request.host_url.rstrip("/")
+    return str(current_app.config["PUBLIC_BASE_URL"])
 
 
 def language_url(lang: str) -> str:

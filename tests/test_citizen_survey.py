@@ -55,6 +55,36 @@ def test_the_form_is_vietnamese_with_every_question(client: FlaskClient, field: 
     assert response.headers["Cache-Control"] == "private, max-age=0"
 
 
+def test_the_optional_questions_fold_into_one_step(client: FlaskClient, field: Field) -> None:
+    html = client.get(f"/s/{field.desk}").get_data(as_text=True)
+    required, folded = html.split('<details class="more">')
+    assert "Thêm ý kiến (không bắt buộc)" in folded
+    for code in ("Q10_5", "comment", "GENDER", "EDU"):  # expectations, comment, about you
+        assert f'id="q-{code}"' in folded and f'id="q-{code}"' not in required
+    for code in (*CRITERIA, "HL"):
+        assert f'id="q-{code}"' in required
+    assert required.count('class="q req r') == 17 and "/17 " in required  # the progress line
+
+
+@pytest.mark.parametrize(
+    ("answers", "unfolded"),
+    [
+        ({}, False),
+        ({"GENDER": "3"}, True),  # a problem in the optional step: shown open
+        ({"comment": "Giữ lại"}, True),  # something typed there: shown open, kept
+        ({"comment": ""}, False),
+    ],
+)
+def test_a_form_shown_again_unfolds_the_optional_step_when_it_holds_something(
+    survey: Survey, field: Field, answers: dict[str, str], unfolded: bool
+) -> None:
+    given = full_answers(**answers)
+    del given["TC1"]  # so that the form is shown again
+    html = survey.submit(field.desk, given).get_data(as_text=True)
+    assert ('<details class="more" open>' in html) is unfolded
+    assert html.count("<fieldset") == 29
+
+
 def test_each_visit_gets_its_own_submission_id(survey: Survey, field: Field) -> None:
     assert survey.open(field.desk)["form_token"] != survey.open(field.desk)["form_token"]
 

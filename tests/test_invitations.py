@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from datetime import date, timedelta
 
 import pytest
 from flask import Flask
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select, text
 
 from survey_app.db import get_session
@@ -46,6 +50,38 @@ def test_tokens_round_trip_and_detect_tampering() -> None:
         assert caught.value.kind == "invalid"
     with pytest.raises(invitations.InvitationError):
         invitations.verify("another secret", token)
+
+
+def _decoded_parts(token: str) -> list[bytes]:
+    """Every piece of the token, base64-decoded the way anyone reading a log could."""
+    parts = []
+    for piece in token.split("."):
+        padded = piece + "=" * (-len(piece) % 4)
+        try:
+            parts.append(base64.urlsafe_b64decode(padded))
+        except (binascii.Error, ValueError):
+            parts.append(piece.encode())
+    return parts
+
+
+def test_a_token_carries_no_readable_dossier_number() -> None:
+    token = token_for("TEST1", service_code="SV1")
+    assert DOSSIER not in token
+    for part in _decoded_parts(token):
+        assert DOSSIER.encode() not in part and b"241124" not in part and b"TEST1" not in part
+    # Encrypted with a fresh nonce: the same invitation never gives the same token twice.
+    assert token_for("TEST1", service_code="SV1") != token
+
+
+def test_a_link_printed_before_encryption_still_works_until_it_expires() -> None:
+    legacy = URLSafeSerializer(
+        TEST_SECRET, salt=invitations.SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    )
+    expires = date.today() + timedelta(days=3)
+    token = legacy.dumps(["TEST1", DOSSIER, expires.toordinal(), None])
+    assert invitations.verify(TEST_SECRET, token).dossier == DOSSIER
+    with pytest.raises(invitations.InvitationError):
+        invitations.verify(TEST_SECRET, token, today=expires + timedelta(days=1))
 
 
 def test_tokens_expire() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,10 +14,11 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import case, func, inspect, select
 
-from survey_app import migrate
+from survey_app import create_app, migrate
 from survey_app.db import get_engine, get_session
 from survey_app.models import Answer, Base, Desk, QuestionnaireVersion, Response, Unit
 from survey_app.services.qr import qr_png
+from survey_app.web import public_base_url
 
 from .conftest import Field
 
@@ -174,3 +177,70 @@ def test_welcome_says_where_to_start(app: Flask, field: Field) -> None:
     assert "http://sipas.test/s/OTHER1" in result.output
     assert "http://sipas.test/qr/OTHER1.png" in result.output  # the first desk's QR image
     assert "OLD1" not in result.output  # inactive desks are not offered
+
+
+# -- the public address and the command's own start-up ---------------------------------------
+
+
+def test_without_a_configured_address_served_qr_codes_follow_the_request(
+    app: Flask, field: Field
+) -> None:
+    app.config["PUBLIC_BASE_URL_GUESSED"] = True  # what create_app sets when none is configured
+    client = app.test_client()
+    response = client.get(f"/qr/{field.desk}.png", base_url="http://127.0.0.1:5400")
+    assert decode(response.data) == "http://127.0.0.1:5400/s/TEST1"
+    # Commands have no request: they use the default and say it is a guess.
+    result = app.test_cli_runner().invoke(args=["qr", "--desk", field.desk, "-o", "/dev/null"])
+    assert "SIPAS_PUBLIC_BASE_URL is not set" in result.output
+
+
+@pytest.mark.parametrize("configured", [None, "https://hailong.example.vn/"])
+def test_the_public_address_comes_from_sipas_public_base_url(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, configured: str | None
+) -> None:
+    if configured is None:
+        monkeypatch.delenv("SIPAS_PUBLIC_BASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("SIPAS_PUBLIC_BASE_URL", configured)
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "k" * 32})
+    assert app.config["PUBLIC_BASE_URL_GUESSED"] is (configured is None)
+    expected = configured.rstrip("/") if configured else "http://127.0.0.1:5000"
+    assert app.config["PUBLIC_BASE_URL"] == expected
+    with app.test_request_context(base_url="http://127.0.0.1:5433"):
+        assert public_base_url() == (expected if configured else "http://127.0.0.1:5433")
+
+
+def test_welcome_says_how_to_type_sipas(
+    app: Flask, field: Field, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = Path(sys.executable).parent / "sipas"
+    monkeypatch.chdir(script.parent.parent.parent)  # the project, where `make run` runs
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # a shell with the virtualenv not activated
+    output = app.test_cli_runner().invoke(args=["welcome"]).output
+    typed = str(script.relative_to(Path.cwd()))
+    assert f"      {typed} invite --desk " in output and "  sipas invite" not in output
+    assert f"source {Path(typed).parent}/activate" in output
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")  # activated
+    output = app.test_cli_runner().invoke(args=["welcome"]).output
+    assert "      sipas invite --desk " in output and "source" not in output
+
+
+HEAVY = ("pandas", "scipy")
+
+
+def test_the_command_line_imports_no_pandas_or_scipy_until_a_command_needs_them() -> None:
+    # A fresh interpreter: this one has imported everything already.
+    script = (
+        "import sys\n"
+        "import survey_app.cli\n"
+        f"imported = [m for m in {HEAVY} if m in sys.modules]\n"
+        "try:\n"
+        "    survey_app.cli.main(['--help'], standalone_mode=False)\n"
+        "finally:\n"
+        f"    print(imported, [m for m in {HEAVY} if m in sys.modules])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert "score " in result.stdout and "kiosk " in result.stdout  # listed without loading
+    assert result.stdout.strip().splitlines()[-1] == "[] []"

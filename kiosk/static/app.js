@@ -299,6 +299,8 @@ async function enrolWith(code) {
   kiosk.revoked = false;
   await kiosk.store.set('token', kiosk.token);
   await kiosk.store.set('revoked', false);
+  // The status line still says "not enrolled" from before: redraw it now, not at the next upload.
+  renderStatus();
   await useConfig(reply.body.config);
   learnClock(reply.body.server_time, sentAt, Date.now());
   startHeartbeat();

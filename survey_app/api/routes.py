@@ -116,14 +116,20 @@ def _int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name, "")
     if not raw:
         return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or not low <= int(raw) <= high:
         api_error(400, "bad_parameter", f"{name} must be a whole number from {low} to {high}")
     return int(raw)
 
 
+#: Columns the OpenAPI document declares integer (or null): pandas holds them as floats when a
+#: value is missing, and would write 0.0.
+INTEGER_COLUMNS = ("n", "rank", "rank_change")
+
+
 def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, Any]]:
     present = [c for c in columns if c in frame.columns]
-    out: list[dict[str, Any]] = json.loads(frame[present].to_json(orient="records"))
+    chosen = frame[present].astype({c: "Int64" for c in INTEGER_COLUMNS if c in present})
+    out: list[dict[str, Any]] = json.loads(chosen.to_json(orient="records"))
     for row in out:
         for column in columns:
             row.setdefault(column, None)

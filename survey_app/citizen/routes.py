@@ -36,7 +36,7 @@ from ..services.integrity import Circumstances
 from ..services.qr import qr_png, qr_svg
 from ..services.questionnaire_store import PublishedVersion, current_version, version_by_id
 from ..services.response_store import invitation_used, response_exists
-from ..web import csrf
+from ..web import csrf, public_base_url
 from . import bp
 from .form_token import FormToken
 from .messages import problem_message
@@ -76,7 +76,7 @@ def no_such_desk(code: str) -> NoReturn:
 
 def public_survey_url(desk_code: str, token: str | None = None) -> str:
     """The absolute survey address printed in QR codes (from the configured public base URL)."""
-    url = f"{current_app.config['PUBLIC_BASE_URL']}/s/{desk_code}"
+    url = f"{public_base_url()}/s/{desk_code}"
     return f"{url}?t={token}" if token else url
 
 

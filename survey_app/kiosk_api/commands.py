@@ -18,6 +18,7 @@ from ..services import field_register
 from ..services import kiosk_devices as devices
 from ..services import opening_hours as hours
 from ..services.qr import qr_png, qr_svg
+from ..web import public_base_url
 
 
 def _local(moment: object) -> str:
@@ -44,7 +45,7 @@ def _device(device_id: int) -> KioskDevice:
 def enrolment_url(code: str) -> str:
     """The address a tablet opens to enrol; the code is in the fragment, which browsers never
     send to a server, so it stays out of access logs."""
-    return f"{current_app.config['PUBLIC_BASE_URL']}/kiosk/#enrol={code}"
+    return f"{public_base_url()}/kiosk/#enrol={code}"
 
 
 @click.group("kiosk")

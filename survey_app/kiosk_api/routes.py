@@ -11,6 +11,7 @@ from flask import Response, current_app, jsonify, make_response, request
 
 from ..db import get_session
 from ..models import KioskDevice, utcnow
+from ..security import bounded_json
 from ..services import kiosk_devices as devices
 from ..services.kiosk_settings import settings_for
 from ..services.questionnaire_store import current_version
@@ -47,9 +48,12 @@ def _json_body() -> Any:
     if request.mimetype != "application/json":
         raise Rejected(415, "not_json", "send the body as JSON (Content-Type: application/json)")
     try:
-        return json.loads(request.get_data(cache=False))
-    except (ValueError, UnicodeDecodeError):
+        # The answers are checked item by item against the questionnaire (422 names the item).
+        return bounded_json.loads(request.get_data(cache=False), validated=("answers",))
+    except UnicodeDecodeError:
         raise Rejected(400, "malformed_json", "the body is not valid JSON") from None
+    except bounded_json.JSONRefused as error:
+        raise Rejected(400, "malformed_json", str(error)) from None
 
 
 def _device() -> KioskDevice:

@@ -7,6 +7,7 @@ from .officers import ROLES, ApiToken, AuditEvent, Officer
 from .plan import Target
 from .responses import CHANNELS, Answer, Comment, InvitationUse, QuestionnaireVersion, Response
 from .review import DECISIONS, CommentFollowUp, ResponseReview
+from .throttle import SignInAttempts
 
 __all__ = [
     "CHANNELS",
@@ -29,6 +30,7 @@ __all__ = [
     "Response",
     "ResponseReview",
     "Service",
+    "SignInAttempts",
     "Target",
     "UTCDateTime",
     "Unit",

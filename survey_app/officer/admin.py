@@ -197,20 +197,38 @@ def create_account() -> ResponseReturnValue:
     return redirect(url_for("officer.officers"))
 
 
+def _officer_or_404(officer_id: int) -> Officer:
+    row = get_session().get(Officer, officer_id)
+    if row is None:
+        friendly_abort(404, _("Không tìm thấy tài khoản"), _("Không có tài khoản này."))
+    return row
+
+
 @bp.post("/accounts/<int:officer_id>/deactivate")
 @require_admin
 def deactivate_account(officer_id: int) -> ResponseReturnValue:
     db = get_session()
-    row = db.get(Officer, officer_id)
-    if row is None:
-        friendly_abort(404, _("Không tìm thấy tài khoản"), _("Không có tài khoản này."))
+    row = _officer_or_404(officer_id)
     if row.id == current_officer().id:
         friendly_abort(409, _("Không thể tự khóa"), _("Không thể khóa tài khoản đang dùng."))
     row.active = False
-    row.session_version += 1
+    accounts.end_sessions(row)
     accounts.record(db, "officer_deactivated", officer=current_officer(), target=row.username)
     db.commit()
     flash(_("Đã khóa tài khoản %(name)s.", name=row.username), "notice")
+    return redirect(url_for("officer.officers"))
+
+
+@bp.post("/accounts/<int:officer_id>/sign-out")
+@require_admin
+def end_account_sessions(officer_id: int) -> ResponseReturnValue:
+    """Sign an officer out on every device (a lost phone, a shared computer)."""
+    db = get_session()
+    row = _officer_or_404(officer_id)
+    accounts.end_sessions(row)
+    accounts.record(db, "sessions_ended", officer=current_officer(), target=row.username)
+    db.commit()
+    flash(_("Đã đăng xuất tài khoản %(name)s trên mọi thiết bị.", name=row.username), "notice")
     return redirect(url_for("officer.officers"))
 
 

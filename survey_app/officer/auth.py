@@ -31,6 +31,8 @@ from wtforms.validators import DataRequired, Length
 from ..db import get_session
 from ..errors import error_page, friendly_abort, wants_json
 from ..models import Officer, utcnow
+from ..security import throttle
+from ..security.redirects import safe_next
 from ..services import accounts
 from . import bp
 
@@ -66,19 +68,12 @@ def _load_officer(user_id: str) -> Officer | None:
 def _unauthorized() -> ResponseReturnValue:
     if wants_json():
         friendly_abort(401, _("Cần đăng nhập"), _("Vui lòng đăng nhập để tiếp tục."))
-    return redirect(url_for("officer.sign_in", next=_safe_next(request.full_path)))
+    return redirect(url_for("officer.sign_in", next=safe_next(request.full_path)))
 
 
 def current_officer() -> Officer:
     """The signed-in officer (every view but sign-in runs after the check below)."""
     return cast(Officer, current_user._get_current_object())  # type: ignore[attr-defined]
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only a path of this site: never an absolute or scheme-relative address."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target.rstrip("?") or None
 
 
 @bp.before_request
@@ -96,7 +91,7 @@ def _require_sign_in() -> ResponseReturnValue | None:
         session.pop(SEEN_KEY, None)
         session.pop(SINCE_KEY, None)
         flash(_("Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại."), "notice")
-        return redirect(url_for("officer.sign_in", next=_safe_next(request.full_path)))
+        return redirect(url_for("officer.sign_in", next=safe_next(request.full_path)))
     session[SEEN_KEY] = now
     return None
 
@@ -169,38 +164,40 @@ def _home() -> str:
 def sign_in() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(_home())
-    return render_template("officer/sign_in.html", form=SignInForm(), next=request.args.get("next"))
+    next_ = safe_next(request.args.get("next"))
+    return render_template("officer/sign_in.html", form=SignInForm(), next=next_)
 
 
 @bp.post("/sign-in")
 def sign_in_post() -> ResponseReturnValue:
     form = SignInForm()
-    target = _safe_next(request.args.get("next") or request.form.get("next"))
+    target = safe_next(request.args.get("next") or request.form.get("next"))
     if not form.validate_on_submit():
         return render_template("officer/sign_in.html", form=form, next=target), 400
     db = get_session()
-    username = form.username.data.strip().lower()
-    address = request.remote_addr or ""
-    limit = current_app.config["SIGN_IN_MAX_FAILURES"]
-    by_name, by_address = accounts.recent_failures(
-        db,
-        username=username,
-        address=address,
-        window=current_app.config["SIGN_IN_WINDOW_SECONDS"],
+    username = accounts.normalise_username(form.username.data)
+    secret = current_app.config["SECRET_KEY"]
+    cookie_name = throttle.device_cookie_name(current_app.config["SESSION_COOKIE_SECURE"])
+    known = throttle.read_device(secret, request.cookies.get(cookie_name))
+    counters = throttle.limits(
+        username,
+        request.remote_addr or "",
+        known.get(username),
+        current_app.config["SIGN_IN_MAX_FAILURES"],
     )
-    if by_name >= limit or by_address >= 4 * limit:
+    verdict = throttle.count_attempt(db, counters, current_app.config["SIGN_IN_WINDOW_SECONDS"])
+    if not verdict.allowed:
         accounts.record(db, "sign_in_throttled", actor=username, target=username)
         db.commit()
-        minutes = current_app.config["SIGN_IN_WINDOW_SECONDS"] // 60
         response = error_page(
             429,
             _("Tạm khóa đăng nhập"),
             _(
                 "Đã nhập sai quá nhiều lần. Vui lòng thử lại sau %(minutes)d phút.",
-                minutes=minutes,
+                minutes=-(-verdict.retry_after // 60),
             ),
         )
-        response.headers["Retry-After"] = str(current_app.config["SIGN_IN_WINDOW_SECONDS"])
+        response.headers["Retry-After"] = str(verdict.retry_after)
         return response
     officer = db.scalar(select(Officer).where(Officer.username == username))
     if officer is not None and not officer.active:
@@ -213,19 +210,39 @@ def sign_in_post() -> ResponseReturnValue:
     assert officer is not None
     officer.last_sign_in_at = utcnow()
     accounts.record(db, "sign_in", officer=officer, target=officer.username)
+    # The address counter is kept: one valid account must not reset guesses at others.
+    throttle.clear(
+        db,
+        [key for key in counters if not key.startswith("addr:")],
+        current_app.config["SIGN_IN_WINDOW_SECONDS"],
+    )
     db.commit()
     for key in ("_flashes", SEEN_KEY, SINCE_KEY):
         session.pop(key, None)
     login_user(officer)
     now = time.time()
     session[SEEN_KEY] = session[SINCE_KEY] = now
-    return redirect(target or _home())
+    answer = redirect(target or _home())
+    answer.set_cookie(
+        cookie_name,
+        throttle.remember_device(secret, known, username),
+        max_age=throttle.DEVICE_COOKIE_DAYS * 86400,
+        path="/",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return answer
 
 
 @bp.post("/sign-out")
 def sign_out() -> ResponseReturnValue:
     db = get_session()
-    accounts.record(db, "sign_out", officer=current_officer(), target=current_officer().username)
+    officer = current_officer()
+    # A copy of the cookie kept from before must not stay signed in: this ends the officer's
+    # sessions on the server, on every device (README "Security").
+    accounts.end_sessions(officer)
+    accounts.record(db, "sign_out", officer=officer, target=officer.username)
     db.commit()
     logout_user()
     session.pop(SEEN_KEY, None)

@@ -26,12 +26,13 @@ from ..models import (
     Unit,
     utcnow,
 )
-from ..services import accounts, feedback, field_register
+from ..security.redirects import safe_next
+from ..services import accounts, feedback, field_register, periods
 from ..services.feedback import COMMENT_STATUSES, REVIEW_STATUSES, CommentFilter
 from ..services.pagination import MAX_PAGE
 from . import bp
 from .access import current_scope, deny, desk_or_abort, tree, unit_or_abort
-from .auth import _safe_next, current_officer, require_edit
+from .auth import current_officer, require_edit
 from .formatting import options
 
 
@@ -54,7 +55,7 @@ class ReviewForm(FlaskForm):
 def page_number() -> int:
     """The ``page`` asked for in the query string (from 1), or a 400 page."""
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not raw.isdigit() or not raw.isascii() or len(raw) > 9 or not 1 <= int(raw) <= MAX_PAGE:
         friendly_abort(400, _("Trang không hợp lệ"), _("Số trang phải từ 1 đến 10000."))
     return int(raw)
 
@@ -77,6 +78,16 @@ def _local_day(name: str) -> datetime | None:
         day = datetime.strptime(raw, "%Y-%m-%d")
     except ValueError:
         friendly_abort(400, _("Ngày không hợp lệ"), _("Ngày phải có dạng 2026-05-31."))
+    if not periods.FIRST_YEAR <= day.year <= periods.LAST_YEAR:
+        friendly_abort(
+            400,
+            _("Ngày không hợp lệ"),
+            _(
+                "Ngày phải trong các năm %(first)s–%(last)s.",
+                first=periods.FIRST_YEAR,
+                last=periods.LAST_YEAR,
+            ),
+        )
     return day.replace(tzinfo=ZoneInfo(current_app.config["TIME_ZONE"]))
 
 
@@ -143,7 +154,7 @@ def _response_in_scope(response_id: int) -> Response:
 
 
 def _back(default: str) -> ResponseReturnValue:
-    return redirect(_safe_next(request.form.get("next")) or default)
+    return redirect(safe_next(request.form.get("next")) or default)
 
 
 @bp.post("/comments/<int:response_id>/handle")

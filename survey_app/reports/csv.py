@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, null, select
+from sqlalchemy import String, func, null, select
 from sqlalchemy.orm import Session
 
 import questionnaires
@@ -33,6 +33,7 @@ from ..services.wide_export import (
     responses_select,
     responses_where,
 )
+from .cells import neutralise, neutralised_sql
 
 BOM = "\ufeff"
 BATCH = 5000
@@ -186,20 +187,31 @@ def _python_csv(
             [
                 row.response_id,
                 _iso(row.submitted_at),
-                row.unit_code,
-                row.desk_code,
-                row.service_code or "",
-                row.channel,
-                row.questionnaire,
+                _text(row.unit_code),
+                _text(row.desk_code),
+                _text(row.service_code),
+                _text(row.channel),
+                _text(row.questionnaire),
                 row.questionnaire_version,
                 1 if exported_valid(row.stored_valid, row.decision) else 0,
-                exported_flags(row.flags, row.decision),
+                _text(exported_flags(row.flags, row.decision)),
                 "",
-                *["" if mapping[c] is None else mapping[c] for c in codes],
-                row.comment or "",
+                *[_text(mapping[c]) for c in codes],
+                _text(row.comment),
             ]
         )
     return buffer.getvalue().encode("utf-8")
+
+
+def _text(value: Any) -> Any:
+    """A cell of the CSV: empty for None, text neutralised (``cells.neutralise``)."""
+    if value is None:
+        return ""
+    return neutralise(value) if isinstance(value, str) else value
+
+
+def _text_sql(column: Any) -> Any:
+    return neutralised_sql(column) if isinstance(column.type, String) else column
 
 
 def _copy_statement(query: Any, codes: list[str]) -> Any:
@@ -208,15 +220,15 @@ def _copy_statement(query: Any, codes: list[str]) -> Any:
     return select(
         wide.c.response_id,
         func.to_char(func.timezone("UTC", wide.c.submitted_at), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-        wide.c.unit_code,
-        wide.c.desk_code,
-        wide.c.service_code,
-        wide.c.channel,
-        wide.c.questionnaire,
+        _text_sql(wide.c.unit_code),
+        _text_sql(wide.c.desk_code),
+        _text_sql(wide.c.service_code),
+        _text_sql(wide.c.channel),
+        _text_sql(wide.c.questionnaire),
         wide.c.questionnaire_version,
         exported_valid_sql(wide.c.stored_valid, wide.c.decision),
-        exported_flags_sql(wide.c.flags, wide.c.decision),
+        neutralised_sql(exported_flags_sql(wide.c.flags, wide.c.decision)),
         null(),
-        *[wide.c[code] for code in codes],
-        wide.c.comment,
+        *[_text_sql(wide.c[code]) for code in codes],
+        _text_sql(wide.c.comment),
     ).order_by(wide.c.response_id)

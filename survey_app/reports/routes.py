@@ -12,6 +12,7 @@ from flask import Response, current_app, request, send_file, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from ..citizen.routes import public_survey_url
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import Desk, Unit
@@ -158,8 +159,7 @@ def poster_texts() -> posters.PosterTexts:
 
 
 def _poster_desk(desk: Desk) -> posters.PosterDesk:
-    base = current_app.config["PUBLIC_BASE_URL"]
-    return posters.PosterDesk(desk.code, desk.name, desk.unit.name, f"{base}/s/{desk.code}")
+    return posters.PosterDesk(desk.code, desk.name, desk.unit.name, public_survey_url(desk.code))
 
 
 @bp.get("/posters/<code>.pdf")

@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..services.scorecards import Scorecard
+from .cells import neutralise
 
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 BOLD = Font(bold=True)
@@ -38,7 +39,10 @@ class CommentRow:
 
 
 def cell_value(value: Any) -> Any:
-    """A value openpyxl writes as Excel expects: no NaN or pandas NA (an empty cell)."""
+    """A value openpyxl writes as Excel expects: no NaN or pandas NA (an empty cell), and text
+    that never reads as a formula (``cells.neutralise``)."""
+    if isinstance(value, str):
+        return neutralise(value)
     if value is None or value is pd.NA:
         return None
     if isinstance(value, float) and math.isnan(value):
@@ -66,6 +70,8 @@ def _table(
     for last, row in enumerate(rows, start=top + 1):  # noqa: B007 - last row is returned
         for col, value in enumerate(row, start=1):
             cell = sheet.cell(row=last, column=col, value=cell_value(value))
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # openpyxl would store text starting with "=" as a formula
             if col in numbers:
                 cell.number_format = NUMBER
     sheet.freeze_panes = sheet.cell(row=top + 1, column=1)

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import secrets
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import g, has_request_context, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import ROLES, ApiToken, AuditEvent, Officer, Unit, utcnow
@@ -29,6 +30,16 @@ _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
 #: Stands in for a missing account so a wrong username costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+#: New usernames: ASCII only, so no two look alike (a Cyrillic "а" is not a Latin "a").
+USERNAME = re.compile(r"[a-z0-9._-]{1,64}")
+
+
+def normalise_username(username: str) -> str:
+    """The form a username is stored and looked up in: NFKC (full-width letters become
+    ASCII), no surrounding spaces, lower case."""
+    return unicodedata.normalize("NFKC", username).strip().lower()
 
 
 class AccountError(ValueError):
@@ -66,9 +77,9 @@ def create_officer(
     unit: Unit | None = None,
 ) -> Officer:
     """Add an officer (no commit). Officers and viewers need a unit; usernames are unique."""
-    username = username.strip().lower()
-    if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
-        raise AccountError("a username is 1–64 letters, digits, '.', '_' or '-'")
+    username = normalise_username(username)
+    if not USERNAME.fullmatch(username):
+        raise AccountError("a username is 1–64 ASCII letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise AccountError(f"the role must be one of {', '.join(ROLES)}, got {role!r}")
     if role != "admin" and unit is None:
@@ -90,6 +101,15 @@ def create_officer(
 def set_password(officer: Officer, password: str) -> None:
     """Change the password and end every session signed in with the old one."""
     officer.password_hash = hash_password(password)
+    end_sessions(officer)
+
+
+def end_sessions(officer: Officer) -> None:
+    """End every session of the officer, on every device (no commit).
+
+    The session cookie holds the officer's session version (``Officer.get_id``); once the
+    version in the database moves on, a cookie saved earlier signs in no one.
+    """
     officer.session_version += 1
 
 
@@ -236,17 +256,6 @@ def record(
     )
     session.add(event)
     return event
-
-
-def recent_failures(
-    session: Session, *, username: str, address: str, window: int
-) -> tuple[int, int]:
-    """Failed sign-ins in the last ``window`` seconds: (for this username, from this address)."""
-    since = utcnow() - timedelta(seconds=window)
-    base = select(func.count()).where(AuditEvent.action == "sign_in_failed", AuditEvent.at >= since)
-    by_name = session.scalar(base.where(AuditEvent.target == username[:200])) or 0
-    by_address = session.scalar(base.where(AuditEvent.remote_addr == address[:64])) or 0
-    return by_name, by_address
 
 
 def all_officers(session: Session) -> Sequence[Officer]:

@@ -1,16 +1,31 @@
-"""Dossier invitations: a signed link printed on a receipt allows one response for that dossier."""
+"""Dossier invitations: an encrypted link printed on a receipt allows one response for that
+dossier. The token is AES-GCM: its content (the dossier number) cannot be read from the link,
+in an access log or in browser history, and any change to it is detected."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadSignature, URLSafeSerializer
 
 SALT = "sipas.invitation.v1"
+#: The encrypted tokens' key is derived from the secret key under this label (HKDF).
+KEY_LABEL = b"sipas.invitation.v2"
+NONCE_BYTES = 12
 MAX_DOSSIER_LENGTH = 64
+MAX_TOKEN_LENGTH = 1000
 
 
 class InvitationError(Exception):
@@ -27,10 +42,6 @@ class Invitation:
     dossier: str
     expires_on: date
     service_code: str | None = None
-
-
-def _serializer(secret: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256})
 
 
 def make_invitation(
@@ -50,22 +61,36 @@ def make_invitation(
     return Invitation(desk_code.upper(), dossier, start + timedelta(days=days), service_code)
 
 
+def _key(secret: str) -> AESGCM:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=KEY_LABEL)
+    return AESGCM(derived.derive(secret.encode()))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def sign(secret: str, invitation: Invitation) -> str:
-    """The URL-safe token: the invitation's fields and an HMAC-SHA256 over them."""
+    """The URL-safe token: ``nonce.ciphertext`` of the invitation's fields (AES-256-GCM)."""
     payload = [
         invitation.desk_code,
         invitation.dossier,
         invitation.expires_on.toordinal(),
         invitation.service_code,
     ]
-    token = _serializer(secret).dumps(payload)
-    return token if isinstance(token, str) else token.decode()
+    nonce = os.urandom(NONCE_BYTES)
+    plain = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return f"{_b64(nonce)}.{_b64(_key(secret).encrypt(nonce, plain, SALT.encode()))}"
 
 
 def verify(secret: str, token: str, *, today: date | None = None) -> Invitation:
     """Read a token back; raises :class:`InvitationError` if it was altered or has expired."""
     try:
-        payload = _serializer(secret).loads(token)
+        payload = _decrypt(secret, token)
         desk_code, dossier, expires, service_code = payload
         invitation = Invitation(
             str(desk_code),
@@ -78,6 +103,25 @@ def verify(secret: str, token: str, *, today: date | None = None) -> Invitation:
     if invitation.expires_on < (today or datetime.now(UTC).date()):
         raise InvitationError("expired")
     return invitation
+
+
+def _decrypt(secret: str, token: str) -> Any:
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise ValueError("token too long")
+    nonce_text, _, sealed = token.partition(".")
+    try:
+        nonce = _unb64(nonce_text)
+        if len(nonce) != NONCE_BYTES:
+            raise ValueError("not an encrypted token")
+        return json.loads(_key(secret).decrypt(nonce, _unb64(sealed), SALT.encode()))
+    except (InvalidTag, binascii.Error, ValueError):
+        pass
+    # Links printed before tokens were encrypted stay valid until they expire (INVITATION_DAYS).
+    return _legacy_serializer(secret).loads(token)
+
+
+def _legacy_serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256})
 
 
 def dossier_digest(secret: str, desk_code: str, dossier: str) -> str:

@@ -77,19 +77,16 @@ def _check_year(value: int) -> int:
 
 
 def year(y: int) -> Period:
-    _check_year(y)
     return Period(f"{y:04d}", "year", date(y, 1, 1), date(y, 12, 31))
 
 
 def quarter(y: int, q: int) -> Period:
-    _check_year(y)
     first = date(y, 3 * (q - 1) + 1, 1)
     last = month(y, 3 * q).end
     return Period(f"{y:04d}-Q{q}", "quarter", first, last)
 
 
 def month(y: int, m: int) -> Period:
-    _check_year(y)
     if not 1 <= m <= 12:
         raise PeriodError(f"the month must be from 01 to 12, got {m:02d}")
     nxt = date(y + (m == 12), m % 12 + 1, 1)
@@ -102,13 +99,15 @@ def parse(label: str) -> Period:
     >>> parse("2026-Q2").end
     datetime.date(2026, 6, 30)
     """
+    # Only a parsed year is bounded: the period before 2000 or a trend reaching back from it
+    # is built from it and must not fail (it simply holds no responses).
     text = (label or "").strip()
     if found := _YEAR.match(text):
-        return year(int(found[1]))
+        return year(_check_year(int(found[1])))
     if found := _QUARTER.match(text):
-        return quarter(int(found[1]), int(found[2]))
+        return quarter(_check_year(int(found[1])), int(found[2]))
     if found := _MONTH.match(text):
-        return month(int(found[1]), int(found[2]))
+        return month(_check_year(int(found[1])), int(found[2]))
     raise PeriodError(
         f"a period is a year (2026), a quarter (2026-Q2) or a month (2026-05), got {text[:20]!r}"
     )

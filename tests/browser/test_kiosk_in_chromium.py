@@ -143,6 +143,20 @@ def test_enrol_then_open_straight_into_the_desk(
     wait_until(lambda: "Trực tuyến" in status(tablet), what="the status line")
 
 
+def test_enrolling_by_typed_code_clears_not_enrolled_at_once(
+    kiosk_server: LiveServer, field: Field, tablet: Any
+) -> None:
+    tablet.goto(f"{kiosk_server.url}/kiosk/")
+    screen(tablet, "enrol")
+    wait_until(lambda: "Chưa đăng ký" in status(tablet), what="the not-enrolled status")
+    tablet.fill("#enrol-code", enrolment_code(kiosk_server.app, field.desk))
+    tablet.locator("form.enrol button[type=submit]").tap()
+    screen(tablet, "start")
+    # Before any survey or upload: the status line knows the kiosk is enrolled within seconds.
+    wait_until(lambda: "Chưa đăng ký" not in status(tablet), timeout=5, what="not-enrolled to go")
+    assert "Trực tuyến" in status(tablet) and tablet.locator("#status .bad").count() == 0
+
+
 def test_a_used_code_says_so(
     kiosk_server: LiveServer, field: Field, tablet: Any, browser: Any
 ) -> None:

@@ -70,6 +70,12 @@ def answer(page: Any, code: str, value: str) -> None:
     page.locator(f'label.opt:has(input[name="{code}"][value="{value}"])').tap()
 
 
+def open_optional_step(page: Any) -> None:
+    """Unfold "Thêm ý kiến (không bắt buộc)": expectations, the comment, about you."""
+    page.locator("details.more > summary").click()
+    page.locator("details.more[open]").wait_for()
+
+
 def responses(live: LiveServer) -> int:
     with live.app.app_context():
         return get_session().scalar(select(func.count()).select_from(Response)) or 0
@@ -83,6 +89,7 @@ def test_scan_answer_submit_thank(live_server: LiveServer, field: Field, phone: 
     for code in REQUIRED:
         answer(phone, code, "5" if code == "HL" else "4")
     answer(phone, "KQ1", "0")
+    open_optional_step(phone)
     phone.fill("textarea[name=comment]", "Cán bộ hướng dẫn rất tận tình.")
     phone.get_by_role("button", name="Gửi đánh giá").tap()
     phone.wait_for_url(f"**/s/{field.desk}/cam-on")
@@ -163,8 +170,11 @@ def test_narrow_screens_and_tap_targets(
     page = context.new_page()
     page.goto(f"{live_server.url}/s/{field.desk}")
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+    open_optional_step(page)  # and measure the optional questions' targets too
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     heights = page.eval_on_selector_all(
-        "label.opt, button, .top a", "els => els.map(e => e.getBoundingClientRect().height)"
+        "label.opt, button, .top a, summary",
+        "els => els.map(e => e.getBoundingClientRect().height)",
     )
     assert heights and min(heights) >= 44
     widths = page.eval_on_selector_all(
@@ -192,6 +202,7 @@ def test_labelled_groups_for_screen_readers(
     phone.goto(f"{live_server.url}/s/{field.desk}")
     group = phone.get_by_role("group", name="Công chức giao tiếp lịch sự, tôn trọng")
     assert group.get_by_role("radio", name="Hài lòng", exact=True).count() == 1
+    open_optional_step(phone)
     assert phone.get_by_role("textbox", name="Ông/Bà có góp ý gì thêm").count() == 1
 
 
@@ -229,3 +240,38 @@ def test_back_then_submit_again_is_stored_once(
     phone.get_by_role("button", name="Gửi đánh giá").tap()
     phone.wait_for_url("**/cam-on")
     assert responses(live_server) == 2
+
+
+def test_a_survey_sent_during_a_database_outage_is_kept_and_sent_again(
+    live_server: LiveServer, field: Field, phone: Any
+) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    from survey_app.db import Database, make_autocommit_engine, make_engine
+
+    from ..test_outage import DOWN_URL
+
+    phone.goto(f"{live_server.url}/s/{field.desk}")
+    for code in REQUIRED:
+        answer(phone, code, "3" if code == "HL" else "4")
+    phone.fill("textarea[name=comment]", "Phải chờ khá lâu.")
+    # The database goes away while the person answers.
+    extensions = live_server.app.extensions
+    working = extensions["sipas.db"]
+    down = make_engine(DOWN_URL)
+    outage = Database(down, sessionmaker(down), make_autocommit_engine(DOWN_URL))
+    extensions["sipas.db"] = outage
+    try:
+        phone.get_by_role("button", name="Gửi đánh giá").tap()
+        phone.wait_for_selector("text=Hệ thống tạm thời gián đoạn")
+        assert "vẫn được giữ" in phone.locator("main").inner_text()
+    finally:
+        extensions["sipas.db"] = working
+        outage.dispose()
+    assert responses(live_server) == 0
+    phone.get_by_role("button", name="Gửi lại").tap()
+    phone.wait_for_url(f"**/s/{field.desk}/cam-on")
+    with live_server.app.app_context():
+        [row] = get_session().scalars(select(Response)).all()
+        assert {a.item: a.code for a in row.answers}["HL"] == 3
+        assert row.comment is not None and row.comment.text == "Phải chờ khá lâu."

@@ -194,3 +194,66 @@ def test_welcome_prints_the_demo_accounts(demo: Flask) -> None:
         accounts.set_password(officer, "changed-by-the-viewer")
         db.commit()
     assert PASSWORDS["xem"] not in demo.test_cli_runner().invoke(args=["welcome"]).output
+
+
+def _replay(app: Flask, cookie: str) -> FlaskClient:
+    """A new browser holding a copy of a session cookie taken earlier."""
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    return thief
+
+
+def _officer_id(app: Flask, username: str) -> int:
+    with app.app_context():
+        found = get_session().scalar(select(Officer.id).where(Officer.username == username))
+        assert found is not None
+        return int(found)
+
+
+def _session_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def test_a_cookie_saved_before_sign_out_no_longer_works(demo: Flask) -> None:
+    client = sign_in(demo.test_client(), "admin")
+    saved = _session_cookie(client)
+    assert _replay(demo, saved).get("/officer/units/QN-DH").status_code == 200
+    assert client.post("/officer/sign-out").status_code == 302
+    thief = _replay(demo, saved)
+    page = thief.get("/officer/units/QN-DH")
+    assert page.status_code == 302 and "/officer/sign-in" in page.headers["Location"]
+    target = thief.post(
+        "/officer/targets", data={"unit": "QN-DH", "code": "SIPAS", "value": "90", "period": ""}
+    )
+    assert target.status_code == 302 and "/officer/sign-in" in target.headers["Location"]
+    assert "target_set" not in _actions(demo)
+
+
+def test_an_administrator_signs_another_officer_out_everywhere(demo: Flask) -> None:
+    officer = sign_in(demo.test_client(), "damha")
+    saved = _session_cookie(officer)
+    admin = sign_in(demo.test_client(), "admin")
+    damha_id = _officer_id(demo, "damha")
+    assert admin.post(f"/officer/accounts/{damha_id}/sign-out").status_code == 302
+    assert officer.get("/officer/units/QN-DH").status_code == 302
+    assert _replay(demo, saved).get("/officer/units/QN-DH").status_code == 302
+    assert admin.get("/officer/units/QN-DH").status_code == 200
+    assert "sessions_ended" in _actions(demo)
+    sign_in(demo.test_client(), "damha")  # the account itself still works
+    # Only administrators may do it.
+    assert (
+        sign_in(demo.test_client(), "xem")
+        .post(f"/officer/accounts/{damha_id}/sign-out")
+        .status_code
+        == 403
+    )
+
+
+def test_deactivation_ends_the_sessions_of_the_account(demo: Flask) -> None:
+    officer = sign_in(demo.test_client(), "quangtan")
+    admin = sign_in(demo.test_client(), "admin")
+    row_id = _officer_id(demo, "quangtan")
+    assert admin.post(f"/officer/accounts/{row_id}/deactivate").status_code == 302
+    assert officer.get("/officer/units/QN-DH-QTAN").status_code == 302
