@@ -41,7 +41,7 @@ def _value(value: Any) -> Any:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """DataFrame rows as dicts, pandas' missing values as None (templates test for None)."""
     return [
-        {key: _value(value) for key, value in row.items()}
+        {str(key): _value(value) for key, value in row.items()}
         for row in frame.to_dict(orient="records")
     ]
 
@@ -77,8 +77,8 @@ def scorecard_for(code: str) -> Scorecard:
 
 def headline_rows(card: Scorecard, names: dict[str, str]) -> list[dict[str, Any]]:
     rows = card.headline().reset_index()
-    before = card.previous_table
-    before = before[before["unit_code"] == card.unit.code].set_index("code")["index"]
+    earlier = card.previous_table
+    before = earlier[earlier["unit_code"] == card.unit.code].set_index("code")["index"]
     out = []
     for row in records(rows):
         row["label"] = names.get(row["code"], row["label_vi"])
@@ -101,7 +101,7 @@ def children_rows(card: Scorecard) -> list[dict[str, Any]]:
         )
         row.update(n=0, min_n_flag=True)
         if unit.code in table.index:
-            row.update({k: _value(v) for k, v in table.loc[unit.code].items()})
+            row.update({str(k): _value(v) for k, v in table.loc[unit.code].items()})
         row["unit"] = unit
         out.append(row)
     return sorted(out, key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["unit"].name))
@@ -111,7 +111,9 @@ def trend_rows(card_trend: pd.DataFrame, months: list[str]) -> list[dict[str, An
     sipas = card_trend[card_trend["code"] == "SIPAS"].set_index("period")
     out = []
     for label in months:
-        row = {k: _value(v) for k, v in sipas.loc[label].items()} if label in sipas.index else {}
+        row: dict[str, Any] = (
+            {str(k): _value(v) for k, v in sipas.loc[label].items()} if label in sipas.index else {}
+        )
         row["period"] = label
         out.append(row)
     return out
@@ -133,8 +135,8 @@ def month_labels(card: Scorecard | DeskCard) -> list[str]:
 
 
 def sipas_target(card: Scorecard) -> float | None:
-    found = card.unit_rows()
-    found = found.loc[found["code"] == "SIPAS", "target"] if "target" in found else pd.Series()
+    rows = card.unit_rows()
+    found = rows.loc[rows["code"] == "SIPAS", "target"] if "target" in rows else pd.Series()
     return None if found.empty or is_missing(found.iloc[0]) else float(found.iloc[0])
 
 
@@ -227,8 +229,8 @@ def dashboard_context(card: Scorecard) -> dict[str, Any]:
     children = children_rows(card)
     trend = trend_rows(card.trend, month_labels(card))
     drivers = driver_rows(card.drivers, names)
-    items = card.unit_rows()
-    items = records(items[items["level"].isin(["element", "item", "overall_question"])])
+    unit_rows = card.unit_rows()
+    items = records(unit_rows[unit_rows["level"].isin(["element", "item", "overall_question"])])
     for row in items:
         row["label"] = names.get(row["code"], row["label_vi"])
     kept = {r["code"]: r for r in records(card.kept_all)}

@@ -218,7 +218,8 @@ def build_summary(
     if children:
         pdf.add_page()
         _heading(pdf, f"Xếp hạng các đơn vị trực thuộc – kỳ {card.period.label}", 13)
-        ranked = []
+        # (unit code, its SIPAS row): rows read by label, typed loosely as pandas reads them.
+        ranked: list[tuple[str, Any]] = []
         for code in children:
             r = _rows(card, code)
             if "SIPAS" in r.index:
@@ -276,7 +277,7 @@ def build_summary(
         if "SIPAS" not in rows.index:
             continue
         intro(code, unit_names.get(code, code))
-        top = rows.loc["SIPAS"]
+        top: Any = rows.loc["SIPAS"]
         if not pd.isna(top.get("rank")):
             pdf.set_font(FONT, "B", 10)
             pdf.multi_cell(

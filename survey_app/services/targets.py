@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..models import Officer, Target, Unit, utcnow
 
 
-def targets_of(session: Session, unit_ids: set[int] | None) -> Sequence[Target]:
+def targets_of(session: Session, unit_ids: AbstractSet[int] | None) -> Sequence[Target]:
     """Targets of these units (None: every unit), latest period first."""
     query = select(Target).order_by(Target.period.desc(), Target.unit_id, Target.code)
     if unit_ids is not None:
