@@ -33,6 +33,8 @@ $(VENV)/.installed: pyproject.toml
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy survey_app questionnaires analysis
+	# Strict on the layers typed end to end (ARCHITECTURE.md): scoring, forms, services.
+	$(BIN)/mypy --strict analysis questionnaires survey_app/services
 
 # Re-extract interface texts and compile the English catalogue after editing templates.
 i18n: setup

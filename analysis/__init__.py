@@ -11,20 +11,32 @@ from .design import SurveyDesign
 from .drivers import QUADRANTS, DriversResult, drivers, spearman_from_table
 from .errors import AnalysisError, DataError
 from .intervals import kish_effective_n, normal_interval, wilson_from_share, wilson_interval
+from .plan import LEVELS
 from .ranking import ExpectationRanking, RankResult, expectation_ranking, rank_units
 from .report import tidy_scores
 from .responses import SYSTEM_COLUMNS, read_responses
 from .sampling import SamplePlan, required_sample_size, sample_plan
-from .scoring import ScoreResult, count_table, score, score_counts
+from .scoring import (
+    OPTIONAL_COLUMNS,
+    TIDY_COLUMNS,
+    ScoreResult,
+    count_table,
+    score,
+    score_counts,
+)
 from .selection import DrawnSample, draw_sample
 from .settings import ANY_FLAG, ScoringSettings
-from .targets import ParPoints, TargetResult, join_targets, par_index_points
+from .targets import TARGET_COLUMNS, ParPoints, TargetResult, join_targets, par_index_points
 
 __all__ = [
     "ANY_FLAG",
+    "LEVELS",
+    "OPTIONAL_COLUMNS",
     "PERIOD",
     "QUADRANTS",
     "SYSTEM_COLUMNS",
+    "TARGET_COLUMNS",
+    "TIDY_COLUMNS",
     "AllocationResult",
     "AnalysisError",
     "ChangeResult",

@@ -253,7 +253,8 @@ def _local_times(frame: pd.DataFrame, column: str, timezone: str) -> NDArray[np.
         local = stamps.dt.tz_convert(timezone)
     except Exception as exc:  # zoneinfo raises several types for an unknown zone
         raise ValueError(f"timezone must be an IANA zone name, got {timezone!r}") from exc
-    return local.dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+    seconds: NDArray[np.datetime64] = local.dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+    return seconds
 
 
 def _period_dimension(

@@ -97,7 +97,8 @@ def item_influence(
     scale = np.append(np.isfinite(items.share[:, m]), False).astype(float)
     table = _influence_table(items, plan, m, scale)
     base = pairs.gid * plan.slots + 1
-    return table.ravel()[base + pairs.column(matrix, plan.measures[m].column)]
+    influence: FloatArray = table.ravel()[base + pairs.column(matrix, plan.measures[m].column)]
+    return influence
 
 
 def _influence_table(

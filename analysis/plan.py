@@ -121,7 +121,9 @@ def build_plan(questionnaire: Questionnaire, settings: ScoringSettings) -> Scori
     largest = max((max(codes) for codes in allowed if codes), default=NOT_APPLICABLE_CODE)
     slots = largest + 2
 
-    def table(codes: tuple[int, ...] | list[int], value: float | dict[int, float] = 1.0):
+    def table(
+        codes: tuple[int, ...] | list[int], value: float | dict[int, float] = 1.0
+    ) -> NDArray[np.float64]:
         out = np.zeros(slots)
         for c in codes:
             out[c + 1] = value[c] if isinstance(value, dict) else value

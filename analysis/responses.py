@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -209,7 +209,8 @@ def response_matrix(
 
 
 def _first_row(frame: pd.DataFrame, mask: NDArray[np.bool_]) -> Hashable:
-    return frame.index[int(np.flatnonzero(mask)[0])]
+    row: Hashable = frame.index[int(np.flatnonzero(mask)[0])]
+    return row
 
 
 def _parse_code(value: Any) -> int | None:
@@ -335,7 +336,7 @@ def _weights(frame: pd.DataFrame, column: str) -> NDArray[np.float64]:
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
         row = _first_row(frame, bad)
-        raw = frame[column].loc[row]
+        raw = frame[column].loc[cast(Any, row)]
         raise DataError(
             f"weight {shown(raw)} is not a positive number", row=row, column=column, value=raw
         )

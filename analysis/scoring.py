@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 import questionnaires
 from questionnaires import Questionnaire
@@ -390,7 +391,8 @@ def tidy_table(
         if len(groups.columns)
         else pd.DataFrame(index=pd.RangeIndex(g * r))
     )
-    counts = pd.array(n.ravel(), dtype="Int64")
+    # pandas-stubs do not allow float counts into Int64 (pandas does, for whole numbers).
+    counts = pd.array(n.ravel(), dtype="Int64")  # type: ignore[call-overload]
     table["level"] = np.tile(np.array(level, dtype=object), g)
     table["code"] = np.tile(np.array(code, dtype=object), g)
     table["label_vi"] = np.tile(np.array(label, dtype=object), g)
@@ -652,7 +654,7 @@ def _whole_numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def _positive_sums(frame: pd.DataFrame, column: str) -> np.ndarray:
+def _positive_sums(frame: pd.DataFrame, column: str) -> NDArray[np.float64]:
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     is_item = frame["code"].notna().to_numpy()
     bad = is_item & ~(np.isfinite(values) & (values > 0))
@@ -664,7 +666,8 @@ def _positive_sums(frame: pd.DataFrame, column: str) -> np.ndarray:
             column=column,
             value=frame[column].loc[row],
         )
-    return np.nan_to_num(values)
+    summed: NDArray[np.float64] = np.nan_to_num(values)
+    return summed
 
 
 def _no_duplicates(frame: pd.DataFrame, rows: np.ndarray, key: np.ndarray, size: int) -> None:

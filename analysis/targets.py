@@ -15,6 +15,10 @@ from .scoring import ScoreResult
 EVERY = "*"
 
 
+#: Columns of a targets table after the grouping columns.
+TARGET_COLUMNS = ("level", "code", "label_vi", "n", "index", "min_n_flag", "target", "gap", "met")
+
+
 @dataclass(frozen=True)
 class TargetResult:
     """Scores that have a target: ``to_frame()`` columns are the grouping columns,
@@ -152,20 +156,10 @@ def join_targets(
     table["target"] = found
     table = table[table["target"].notna()].copy()
     table["gap"] = table["index"] - table["target"]
-    table["met"] = pd.array(table["index"] >= table["target"], dtype="boolean")
+    # pandas-stubs know no pd.array of a boolean Series with dtype "boolean" (pandas does).
+    table["met"] = pd.array(table["index"] >= table["target"], dtype="boolean")  # type: ignore[call-overload]
     table.loc[table["index"].isna(), "met"] = pd.NA
-    columns = [
-        *scores.group_columns,
-        "level",
-        "code",
-        "label_vi",
-        "n",
-        "index",
-        "min_n_flag",
-        "target",
-        "gap",
-        "met",
-    ]
+    columns = [*scores.group_columns, *TARGET_COLUMNS]
     return TargetResult(table[columns].reset_index(drop=True))
 
 

@@ -28,8 +28,8 @@ import psycopg
 
 from bench.results import machine, update_section
 from bench.server import Server, running_app
-from survey_app.demo import DEMO_OFFICERS
 from survey_app.reports.posters import PosterDesk, build_posters
+from survey_app.services.demo import DEMO_OFFICERS
 
 USER_AGENT = "sipas-bench"
 CRITERIA = "TC1 TC2 TC3 TT1 TT2 TT3 TT4 CC1 CC2 CC3 KQ1 KQ2 KQ3 PA1 PA2 PA3 HL".split()

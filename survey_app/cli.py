@@ -124,7 +124,7 @@ def questionnaires_check(files: tuple[Path, ...]) -> None:
 def questionnaires_publish() -> None:
     """Store the current version of each shipped questionnaire (refuses edited versions)."""
     from .db import get_session
-    from .questionnaire_store import VersionConflict, publish_shipped
+    from .services.questionnaire_store import VersionConflict, publish_shipped
 
     session = get_session()
     try:
@@ -156,8 +156,8 @@ def demo_load(if_empty: bool, responses: int, seed: int) -> None:
     from sqlalchemy import func, select
 
     from .db import get_session
-    from .demo import load_demo
     from .models import Unit
+    from .services.demo import load_demo
 
     session = get_session()
     if if_empty and session.scalar(select(func.count()).select_from(Unit)):
@@ -187,7 +187,7 @@ def _write_qr(url: str, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in (".png", ".svg"):
         raise click.BadParameter("the file name must end in .png or .svg", param_hint="--qr/-o")
-    from .qr import qr_png, qr_svg
+    from .services.qr import qr_png, qr_svg
 
     path.write_bytes(qr_svg(url) if suffix == ".svg" else qr_png(url))
 
@@ -214,10 +214,10 @@ def invite(
     """Print a one-response survey link for a dossier, to print on its receipt."""
     from sqlalchemy import select
 
-    from . import invitations
     from .citizen.routes import public_survey_url
     from .db import get_session
     from .models import Service
+    from .services import invitations
 
     desk = _active_desk(desk_code)
     if (
@@ -295,7 +295,7 @@ def welcome() -> None:
         click.echo(f"      … and {len(desks) - 8} more")
     click.echo("  Invitation link for a dossier receipt:")
     click.echo(f"      {sipas_command()} invite --desk {first.code} --dossier H40.22-241124-0001")
-    from .demo import demo_officers_signing_in
+    from .services.demo import demo_officers_signing_in
 
     demo_officers = demo_officers_signing_in(session)
     if demo_officers:
@@ -349,9 +349,9 @@ def officer_create(
     """Create an officer account, e.g. the first administrator."""
     from sqlalchemy import select
 
-    from . import accounts
     from .db import get_session
     from .models import Unit
+    from .services import accounts
 
     session = get_session()
     unit = None
@@ -409,9 +409,9 @@ def officer_set_password(username: str, password: str) -> None:
     """Set an officer's password (ends their sessions)."""
     from sqlalchemy import select
 
-    from . import accounts
     from .db import get_session
     from .models import Officer
+    from .services import accounts
 
     session = get_session()
     wanted = accounts.normalise_username(username)

@@ -40,7 +40,7 @@ def make_autocommit_engine(url: str) -> Engine | None:
 
     For writes that are one atomic statement (the citizen survey's submit): no BEGIN or COMMIT
     round trip, and no ping before use, which would be one more; such callers retry a statement
-    that meets a dead connection instead (see ``responses.add_response_at_desk``).
+    that meets a dead connection instead (see ``services.response_store.add_response_at_desk``).
     """
     if url.startswith("sqlite"):
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from flask import Flask, Response, abort, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -12,6 +12,46 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api/", "/kiosk/api/")
+
+#: The stable ``error`` code of a JSON answer for an HTTP error no view named more precisely.
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+class JsonError(Exception):
+    """A refusal answered to a machine client, in the one JSON error shape of the app:
+    ``{"error": <stable code>, "message": <for the person reading logs>, "status": <HTTP>}``
+    and any extra fields (the kiosk's ``problems``). Documented as ``Error`` in the OpenAPI
+    document; the kiosk client reads ``error``, so the shape stays flat."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, realm: str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+        #: For a 401: the ``WWW-Authenticate`` realm to name.
+        self.realm = realm
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, "status": self.status, **self.extra}
+
+
+def json_error(error: JsonError) -> Response:
+    """The answer to a :class:`JsonError` (the app's one JSON error handler)."""
+    response = jsonify(error.body())
+    response.status_code = error.status
+    response.headers["Cache-Control"] = "no-store"
+    if error.status == 401 and error.realm:
+        response.headers["WWW-Authenticate"] = f'Bearer realm="{error.realm}"'
+    return response
 
 
 def _messages(status: int) -> tuple[str, str]:
@@ -60,9 +100,7 @@ def error_page(status: int, title: str, message: str, **context: object) -> Resp
 def refuse(status: int, title: str, message: str) -> NoReturn:
     """Stop the request with ``message``: JSON to machine clients, a page to people."""
     if wants_json():
-        response = jsonify(error=title, message=message, status=status)
-        response.status_code = status
-        abort(response)
+        raise JsonError(status, STATUS_CODES.get(status, "server_error"), message)
     friendly_abort(status, title, message)
 
 
@@ -75,8 +113,7 @@ def _handle_http(error: HTTPException) -> Response:
     status = error.code or 500
     title, message = _messages(status)
     if wants_json():
-        response = jsonify(error=title, message=message, status=status)
-        response.status_code = status
+        response = json_error(JsonError(status, STATUS_CODES.get(status, "server_error"), message))
     else:
         response = error_page(status, title, message)
     if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
@@ -90,5 +127,6 @@ def _handle_unexpected(error: Exception) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    app.register_error_handler(JsonError, json_error)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(Exception, _handle_unexpected)

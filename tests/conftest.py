@@ -240,7 +240,7 @@ class Kiosk:
 
 def enrolment_code(app: Flask, desk: str, label: str = "Máy tính bảng 1") -> str:
     """A fresh one-time code for a new device at ``desk`` (what `sipas kiosk enrol` prints)."""
-    from survey_app.kiosk_api import devices
+    from survey_app.services import kiosk_devices as devices
 
     with app.app_context():
         session = get_session()

@@ -14,9 +14,9 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from werkzeug.datastructures import MultiDict
 
-from survey_app import responses
 from survey_app.db import get_session
 from survey_app.models import Answer, Comment, Desk, QuestionnaireVersion, Response
+from survey_app.services import response_store as responses
 
 from .conftest import CRITERIA, Field, Survey, full_answers, hidden_fields
 

@@ -12,9 +12,9 @@ from flask import Flask
 from itsdangerous import URLSafeSerializer
 from sqlalchemy import func, select, text
 
-from survey_app import invitations
 from survey_app.db import get_session
 from survey_app.models import Base, InvitationUse, Response
+from survey_app.services import invitations
 
 from .conftest import TEST_SECRET, Field, Survey, full_answers, hidden_fields
 

@@ -16,8 +16,8 @@ from sqlalchemy import inspect, select, text
 
 from survey_app import migrate
 from survey_app.db import get_engine, get_session
-from survey_app.kiosk_api import devices
 from survey_app.models import Desk, Enrolment, KioskDevice
+from survey_app.services import kiosk_devices as devices
 
 from .conftest import Field, Kiosk, enrolment_code, kiosk_response
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from survey_app.kiosk_api.hours import HoursError, describe, is_open, parse_spec, validate
+from survey_app.services.opening_hours import HoursError, describe, is_open, parse_spec, validate
 
 from .conftest import require
 

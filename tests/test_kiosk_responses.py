@@ -22,7 +22,7 @@ from survey_app.models import (
     QuestionnaireVersion,
     Response,
 )
-from survey_app.questionnaire_store import current_version
+from survey_app.services.questionnaire_store import current_version
 
 from .conftest import KIOSK_ITEMS, Kiosk, kiosk_response
 

@@ -17,7 +17,7 @@ from sqlalchemy import case, func, inspect, select
 from survey_app import create_app, migrate
 from survey_app.db import get_engine, get_session
 from survey_app.models import Answer, Base, Desk, QuestionnaireVersion, Response, Unit
-from survey_app.qr import qr_png
+from survey_app.services.qr import qr_png
 from survey_app.web import public_base_url
 
 from .conftest import Field

@@ -1,4 +1,4 @@
-// Opening hours on the tablet: the same rule as survey_app/kiosk_api/hours.py. Hours are
+// Opening hours on the tablet: the same rule as survey_app/services/opening_hours.py. Hours are
 // {"mon": ["07:30-11:30", "13:30-17:00"], …} in the desk's time zone; a day not listed is closed
 // and no hours at all (null) mean always open.
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import analysis
 import questionnaires
+from analysis import LEVELS, OPTIONAL_COLUMNS, SYSTEM_COLUMNS, TIDY_COLUMNS
 
 UNIT_PATTERN = "^[A-Z0-9][A-Z0-9-]{0,31}$"
 #: Years 2000–2100 as periods.parse accepts them; a month 01–12, a quarter Q1–Q4.
@@ -43,6 +45,66 @@ def _parameter(
     }
 
 
+#: The /scores rows: the unit and period, then the tidy scores table of SIPAS.md §7 as
+#: analysis/ defines it (its columns, then the optional ones).
+SCORE_COLUMNS = ("unit_code", "period", *TIDY_COLUMNS, *OPTIONAL_COLUMNS)
+#: The /targets rows: analysis' targets table by unit and period (without ``met``, which the
+#: gap already says).
+TARGET_COLUMNS = ("unit_code", "period", *(c for c in analysis.TARGET_COLUMNS if c != "met"))
+
+#: The JSON type of each score column; a column analysis/ adds without one here fails at import.
+SCORE_COLUMN_SCHEMAS: dict[str, dict[str, Any]] = {
+    "unit_code": {"type": "string"},
+    "period": {"type": "string"},
+    "level": {"type": "string", "enum": list(LEVELS)},
+    "code": {"type": "string"},
+    "label_vi": {"type": "string"},
+    "n": _nullable("integer", minimum=0),
+    "index": _nullable("number", minimum=0, maximum=100),
+    "ci_low": _nullable("number", minimum=0, maximum=100),
+    "ci_high": _nullable("number", minimum=0, maximum=100),
+    "min_n_flag": _nullable("boolean"),
+    "target": _nullable("number", minimum=0, maximum=100),
+    "gap": _nullable("number"),
+    "rank": _nullable("integer", minimum=1),
+    "rank_change": _nullable("integer"),
+    "p_change": _nullable("number", minimum=0, maximum=1),
+}
+
+#: The JSON type of each /responses column: the wide format's system columns, then answers.
+RESPONSE_COLUMN_SCHEMAS: dict[str, dict[str, Any]] = {
+    "response_id": {"type": "integer"},
+    "submitted_at": {"type": "string", "format": "date-time"},
+    "unit_code": {"type": "string"},
+    "desk_code": {"type": "string"},
+    "service_code": _nullable("string"),
+    "channel": {"type": "string", "enum": ["qr", "kiosk", "web", "paper"]},
+    "questionnaire": {"type": "string"},
+    "questionnaire_version": {"type": "integer"},
+    "valid": {
+        "type": "boolean",
+        "description": "False when invalid by the rule or excluded by an officer.",
+    },
+    "flags": {"type": "string", "description": "Integrity flags, ';'-separated."},
+    "weight": _nullable("number"),
+    "answers": {
+        "type": "object",
+        "additionalProperties": {"type": "integer"},
+        "description": "Item code → answer code (0 = cannot judge).",
+    },
+    "comment": _nullable("string"),
+}
+
+
+def _row(columns: tuple[str, ...], schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The object schema of a row with these columns, all required, in this order."""
+    return {
+        "type": "object",
+        "required": list(columns),
+        "properties": {column: schemas[column] for column in columns},
+    }
+
+
 def document(max_page_size: int) -> dict[str, Any]:
     unit = _parameter(
         "unit",
@@ -61,125 +123,13 @@ def document(max_page_size: int) -> dict[str, Any]:
         {"type": "string", "enum": sorted(questionnaires.available())},
         "The questionnaire scored (default sipas-service).",
     )
-    score_row: dict[str, Any] = {
-        "type": "object",
-        "required": [
-            "unit_code",
-            "period",
-            "level",
-            "code",
-            "label_vi",
-            "n",
-            "index",
-            "ci_low",
-            "ci_high",
-            "min_n_flag",
-            "target",
-            "gap",
-            "rank",
-            "rank_change",
-            "p_change",
-        ],
-        "properties": {
-            "unit_code": {"type": "string"},
-            "period": {"type": "string"},
-            "level": {
-                "type": "string",
-                "enum": [
-                    "overall",
-                    "aspect",
-                    "element",
-                    "item",
-                    "overall_question",
-                    "element_question",
-                    "expectation",
-                    "perception",
-                ],
-            },
-            "code": {"type": "string"},
-            "label_vi": {"type": "string"},
-            "n": _nullable("integer", minimum=0),
-            "index": _nullable("number", minimum=0, maximum=100),
-            "ci_low": _nullable("number", minimum=0, maximum=100),
-            "ci_high": _nullable("number", minimum=0, maximum=100),
-            "min_n_flag": _nullable("boolean"),
-            "target": _nullable("number", minimum=0, maximum=100),
-            "gap": _nullable("number"),
-            "rank": _nullable("integer", minimum=1),
-            "rank_change": _nullable("integer"),
-            "p_change": _nullable("number", minimum=0, maximum=1),
-        },
-    }
-    target_row = {
-        "type": "object",
-        "required": [
-            "unit_code",
-            "period",
-            "level",
-            "code",
-            "label_vi",
-            "n",
-            "index",
-            "min_n_flag",
-            "target",
-            "gap",
-        ],
-        "properties": {
-            k: score_row["properties"][k]
-            for k in (
-                "unit_code",
-                "period",
-                "level",
-                "code",
-                "label_vi",
-                "n",
-                "index",
-                "min_n_flag",
-                "gap",
-            )
-        }
-        | {"target": {"type": "number", "minimum": 0, "maximum": 100}},
-    }
-    response_row = {
-        "type": "object",
-        "required": [
-            "response_id",
-            "submitted_at",
-            "unit_code",
-            "desk_code",
-            "service_code",
-            "channel",
-            "questionnaire",
-            "questionnaire_version",
-            "valid",
-            "flags",
-            "weight",
-            "answers",
-            "comment",
-        ],
-        "properties": {
-            "response_id": {"type": "integer"},
-            "submitted_at": {"type": "string", "format": "date-time"},
-            "unit_code": {"type": "string"},
-            "desk_code": {"type": "string"},
-            "service_code": _nullable("string"),
-            "channel": {"type": "string", "enum": ["qr", "kiosk", "web", "paper"]},
-            "questionnaire": {"type": "string"},
-            "questionnaire_version": {"type": "integer"},
-            "valid": {
-                "type": "boolean",
-                "description": "False when invalid by the rule or excluded by an officer.",
-            },
-            "flags": {"type": "string", "description": "Integrity flags, ';'-separated."},
-            "weight": _nullable("number"),
-            "answers": {
-                "type": "object",
-                "additionalProperties": {"type": "integer"},
-                "description": "Item code → answer code (0 = cannot judge).",
-            },
-            "comment": _nullable("string"),
-        },
-    }
+    score_row = _row(SCORE_COLUMNS, SCORE_COLUMN_SCHEMAS)
+    # A target row always has its target.
+    target_row = _row(
+        TARGET_COLUMNS,
+        SCORE_COLUMN_SCHEMAS | {"target": {"type": "number", "minimum": 0, "maximum": 100}},
+    )
+    response_row = _row((*SYSTEM_COLUMNS, "answers", "comment"), RESPONSE_COLUMN_SCHEMAS)
     scored_query = [unit, period, questionnaire]
 
     def ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -208,6 +158,10 @@ def document(max_page_size: int) -> dict[str, Any]:
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": {
+                    "description": (
+                        "The one JSON error shape of the app (API and kiosk): a stable code, "
+                        "a message for the person reading logs, the HTTP status."
+                    ),
                     "type": "object",
                     "required": ["error", "message", "status"],
                     "properties": {

@@ -5,55 +5,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from typing import Any, NoReturn
 
 import pandas as pd
-from flask import abort, current_app, g, jsonify, request
+from flask import current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
 
 import analysis
 import questionnaires
 
-from .. import accounts, periods, scoring
-from ..accounts import Scope
 from ..db import get_session
+from ..errors import JsonError
 from ..models import ApiToken, Unit, utcnow
-from ..scoring import RESPONSES
+from ..services import accounts, periods, scorecards, wide_export
+from ..services.accounts import Scope
 from . import bp
 from . import openapi as openapi_document
+from .openapi import SCORE_COLUMNS, TARGET_COLUMNS
 
 UNIT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
-SCORE_COLUMNS = (
-    "unit_code",
-    "period",
-    "level",
-    "code",
-    "label_vi",
-    "n",
-    "index",
-    "ci_low",
-    "ci_high",
-    "min_n_flag",
-    "target",
-    "gap",
-    "rank",
-    "rank_change",
-    "p_change",
-)
-TARGET_COLUMNS = (
-    "unit_code",
-    "period",
-    "level",
-    "code",
-    "label_vi",
-    "n",
-    "index",
-    "min_n_flag",
-    "target",
-    "gap",
-)
 KNOWN_PARAMETERS = {
     "api.units": set(),
     "api.scores": {"unit", "period", "q"},
@@ -63,11 +33,7 @@ KNOWN_PARAMETERS = {
 
 
 def api_error(status: int, error: str, message: str) -> NoReturn:
-    response = jsonify(error=error, message=message, status=status)
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="sipas"'
-    abort(response)
+    raise JsonError(status, error, message, realm="sipas")
 
 
 @bp.before_request
@@ -170,18 +136,17 @@ def _records(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[dict[str, An
     return out
 
 
-def _scorecard() -> scoring.Scorecard:
+def _scorecard() -> scorecards.Scorecard:
     unit, period, qid = _unit(), _period(), _questionnaire()
-    config = current_app.config
     try:
-        return scoring.build_scorecard(
+        # The same settings as the dashboard's, so both show the same numbers.
+        return scorecards.unit_scorecard(
             get_session(),
             accounts.unit_tree(get_session()),
             unit,
             period,
-            questionnaire=questionnaires.get(qid),
-            min_n=config["SCORE_MIN_N"],
-            zone=config["TIME_ZONE"],
+            questionnaires.get(qid),
+            scorecards.ScorecardSettings.from_config(current_app.config),
         )
     except analysis.AnalysisError as error:
         api_error(422, "cannot_score", str(error)[:300])
@@ -241,60 +206,15 @@ def responses() -> ResponseReturnValue:
     size = _int("page_size", 100, 1, current_app.config["API_MAX_PAGE_SIZE"])
     db = get_session()
     ids = accounts.unit_tree(db).subtree_ids(unit.id)
-    where: list[Any] = [RESPONSES.c.unit_id.in_(sorted(ids))]
+    start = end = None
     label = None
     if request.args.get("period"):
         period = _period()
         start, end = period.utc_bounds(current_app.config["TIME_ZONE"])
-        where += [RESPONSES.c.submitted_at >= start, RESPONSES.c.submitted_at < end]
         label = period.label
-    total = db.scalar(select(func.count()).select_from(RESPONSES).where(*where)) or 0
-    page_ids = db.scalars(
-        select(RESPONSES.c.id)
-        .where(*where)
-        .order_by(RESPONSES.c.id)
-        .limit(size)
-        .offset((page - 1) * size)
-    ).all()
-    rows: list[dict[str, Any]] = []
-    if page_ids:
-        query = scoring.responses_select(
-            [],
-            unit_ids=ids,
-            start=None,
-            end=None,
-            with_comment=True,
-            extra_where=[RESPONSES.c.id.in_(page_ids)],
-        )
-        answers: dict[int, dict[str, int]] = defaultdict(dict)
-        for response_id, item, code in db.execute(
-            select(
-                scoring.ANSWERS.c.response_id, scoring.ANSWERS.c.item, scoring.ANSWERS.c.code
-            ).where(scoring.ANSWERS.c.response_id.in_(page_ids))
-        ):
-            answers[response_id][item] = code
-        for row in db.execute(query):
-            excluded = row.decision == "exclude"
-            flags = row.flags or ""
-            if excluded:
-                flags = f"{flags};{scoring.EXCLUDED_FLAG}" if flags else scoring.EXCLUDED_FLAG
-            rows.append(
-                {
-                    "response_id": row.response_id,
-                    "submitted_at": row.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "unit_code": row.unit_code,
-                    "desk_code": row.desk_code,
-                    "service_code": row.service_code,
-                    "channel": row.channel,
-                    "questionnaire": row.questionnaire,
-                    "questionnaire_version": row.questionnaire_version,
-                    "valid": bool(row.stored_valid) and not excluded,
-                    "flags": flags,
-                    "weight": None,
-                    "answers": answers.get(row.response_id, {}),
-                    "comment": row.comment,
-                }
-            )
+    total, rows = wide_export.responses_page(
+        db, unit_ids=ids, start=start, end=end, page=page, size=size
+    )
     return jsonify(
         unit_code=unit.code,
         period=label,

@@ -21,21 +21,21 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
 from werkzeug.datastructures import MultiDict
 
-from questionnaires import Questionnaire, check_answers
+from questionnaires import Questionnaire
 
-from .. import invitations
 from ..db import get_database, get_session
 from ..errors import error_page, friendly_abort
 from ..i18n import current_language
-from ..models import Desk, Service, Unit
-from ..qr import qr_png, qr_svg
-from ..questionnaire_store import PublishedVersion, current_version, version_by_id
-from ..responses import NewResponse, add_response_at_desk, invitation_used, response_exists
+from ..models import Desk, Service
+from ..services import field_register, intake, invitations
+from ..services.integrity import Circumstances
+from ..services.qr import qr_png, qr_svg
+from ..services.questionnaire_store import PublishedVersion, current_version, version_by_id
+from ..services.response_store import invitation_used, response_exists
 from ..web import csrf, public_base_url
 from . import bp
 from .form_token import FormToken
@@ -54,12 +54,7 @@ def get_desk_or_404(code: str) -> Desk:
     normalised = code.strip().upper()
     desk = None
     if DESK_CODE.match(normalised):
-        desk = get_session().scalar(
-            select(Desk)
-            .join(Unit)
-            .options(contains_eager(Desk.unit))
-            .where(Desk.code == normalised, Desk.active.is_(True), Unit.active.is_(True))
-        )
+        desk = field_register.active_desk(get_session(), normalised)
     if desk is None:
         no_such_desk(code)
     return desk
@@ -310,12 +305,14 @@ def submit(code: str) -> ResponseReturnValue:
         for key in form
         if key not in CONTROL_FIELDS
     }
-    checked = check_answers(questionnaire, raw)
-    if not checked.ok:
+    try:
+        checked = intake.check(version, raw)
+    except intake.InvalidAnswers as invalid:
         state = FormState(get_desk_or_404(code), version, token, invitation_token, form)
         items = questionnaire.items
-        state.errors = {p.item: problem_message(p, items.get(p.item)) for p in checked.problems}
-        unknown = [p for p in checked.problems if p.kind == "unknown_item"]
+        problems = invalid.checked.problems
+        state.errors = {p.item: problem_message(p, items.get(p.item)) for p in problems}
+        unknown = [p for p in problems if p.kind == "unknown_item"]
         if unknown:
             state.notice = problem_message(unknown[0], None)
             return _render_form(state, 400)
@@ -334,20 +331,17 @@ def submit(code: str) -> ResponseReturnValue:
             return _already_answered_page(desk)
 
     duration = max(0, int((datetime.now(UTC) - token.shown_at).total_seconds()))
-    flags = ("too_fast",) if duration < current_app.config["SURVEY_MIN_SECONDS"] else ()
-    new = NewResponse(
+    received = intake.Received(
         uuid=token.submission_id,
-        version=version,
-        answers=checked,
+        checked=checked,
         channel="qr",
-        service=_service(invitation),
-        duration_seconds=duration,
+        circumstances=Circumstances(duration, current_app.config["SURVEY_MIN_SECONDS"]),
         language=current_language(),
-        flags=flags,
+        service=_service(invitation),
         invitation_digest=digest,
     )
     try:
-        stored = add_response_at_desk(get_database(), desk_code, new)
+        stored = intake.store(intake.ByDeskCode(get_database(), desk_code), received)
     except IntegrityError:
         # The submission id is stored already: a repeat (double tap, refresh, back then send),
         # thanked again. Otherwise the dossier was answered a moment ago by another request.
@@ -368,7 +362,7 @@ def _is_multi(questionnaire: Questionnaire, key: str) -> bool:
 def _service(invitation: invitations.Invitation | None) -> Service | None:
     if invitation is None or invitation.service_code is None:
         return None
-    return get_session().scalar(select(Service).where(Service.code == invitation.service_code))
+    return field_register.service_by_code(get_session(), invitation.service_code)
 
 
 @bp.get("/s/<code>/cam-on")

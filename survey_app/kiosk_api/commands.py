@@ -9,16 +9,16 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 import questionnaires
 
 from ..db import get_session
 from ..models import Desk, KioskDevice
-from ..qr import qr_png, qr_svg
+from ..services import field_register
+from ..services import kiosk_devices as devices
+from ..services import opening_hours as hours
+from ..services.qr import qr_png, qr_svg
 from ..web import public_base_url
-from . import devices, hours
 
 
 def _local(moment: object) -> str:
@@ -29,7 +29,7 @@ def _local(moment: object) -> str:
 
 
 def _desk(code: str) -> Desk:
-    desk = get_session().scalar(select(Desk).where(Desk.code == code.strip().upper()))
+    desk = field_register.desk_by_code(get_session(), code.strip().upper())
     if desk is None or not desk.active:
         raise click.BadParameter(f"no active desk with code {code!r}", param_hint="--desk")
     return desk
@@ -119,10 +119,8 @@ def revoke(device_id: int) -> None:
 @with_appcontext
 def list_devices(desk_code: str | None) -> None:
     """Every tablet: state, last contact, what waits in its queue."""
-    query = select(KioskDevice).options(joinedload(KioskDevice.desk)).order_by(KioskDevice.id)
-    if desk_code:
-        query = query.where(KioskDevice.desk_id == _desk(desk_code).id)
-    found = get_session().scalars(query).all()
+    desk_id = _desk(desk_code).id if desk_code else None
+    found = devices.devices_with_desks(get_session(), desk_id)
     if not found:
         click.echo("no kiosk devices")
         return

@@ -11,12 +11,13 @@ from flask import Response, current_app, jsonify, make_response, request
 
 from ..db import get_session
 from ..models import KioskDevice, utcnow
-from ..questionnaire_store import current_version
 from ..security import bounded_json
+from ..services import kiosk_devices as devices
+from ..services.kiosk_settings import settings_for
+from ..services.questionnaire_store import current_version
 from ..web import csrf
-from . import bp, devices, shell
+from . import bp, shell
 from .client_form import client_questionnaire
-from .settings import settings_for
 from .submissions import Rejected, read_submission, store
 
 # The token is the authentication of every call here: a session CSRF token cannot work for a
@@ -34,16 +35,6 @@ MAX_COUNT = 10_000_000
 
 def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-@bp.errorhandler(Rejected)
-def _rejected(error: Rejected) -> Response:
-    response = jsonify(error.body())
-    response.status_code = error.status
-    response.headers["Cache-Control"] = "no-store"
-    if error.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="sipas-kiosk"'
-    return response
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> Response:

@@ -14,38 +14,34 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from questionnaires import check_answers
-
+from ..errors import JsonError
 from ..models import KioskDevice, KioskSubmission, QuestionnaireVersion, Response, utcnow
-from ..questionnaire_store import PublishedVersion, version_by_id
-from ..responses import NewResponse, add_response
-from . import hours
-from .settings import KioskSettings
+from ..models.tables import KIOSK_SUBMISSIONS
+from ..services import intake
+from ..services import opening_hours as hours
+from ..services.integrity import Circumstances
+from ..services.kiosk_settings import KioskSettings
+from ..services.questionnaire_store import PublishedVersion, version_by_id
 
 log = logging.getLogger(__name__)
 
-KIOSK_SUBMISSIONS = cast(Table, KioskSubmission.__table__)
 LANGUAGES = ("vi", "en")
 
 
-class Rejected(Exception):
+class Rejected(JsonError):
     """A submission that will never be stored as sent: ``status`` (4xx), a stable ``code`` for
     the client, an English ``message`` for the person reading logs, and extra JSON fields."""
 
     def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
-
-    def body(self) -> dict[str, Any]:
-        return {"error": self.code, "message": self.message, "status": self.status, **self.extra}
+        super().__init__(status, code, message, realm="sipas-kiosk", **extra)
 
 
 @dataclass(frozen=True)
@@ -195,16 +191,14 @@ def _check_times(submission: Submission, now: datetime) -> int:
     return int(duration)
 
 
-def _flags(
+def _circumstances(
     session: Session,
     device: KioskDevice,
     settings: KioskSettings,
     submission: Submission,
     duration: int,
-) -> tuple[str, ...]:
-    flags = []
-    if duration < settings.min_seconds:
-        flags.append("too_fast")
+) -> Circumstances:
+    """What the integrity rules judge a kiosk response by (the rules are the intake's)."""
     earlier = session.scalar(
         select(func.count())
         .select_from(KioskSubmission)
@@ -214,12 +208,16 @@ def _flags(
             KioskSubmission.answered_at <= submission.answered_at,
         )
     )
-    if (earlier or 0) >= settings.max_per_hour:
-        flags.append("over_rate")
     zone = ZoneInfo(current_app.config["TIME_ZONE"])
-    if not hours.is_open(device.desk.opening_hours, submission.started_at.astimezone(zone)):
-        flags.append("outside_hours")
-    return tuple(flags)
+    return Circumstances(
+        duration_seconds=duration,
+        min_seconds=settings.min_seconds,
+        earlier_in_hour=earlier or 0,
+        max_per_hour=settings.max_per_hour,
+        during_opening_hours=hours.is_open(
+            device.desk.opening_hours, submission.started_at.astimezone(zone)
+        ),
+    )
 
 
 # -- storing ------------------------------------------------------------------------------------
@@ -276,47 +274,56 @@ def store(
             "unknown_questionnaire_version",
             f"{submission.questionnaire} v{submission.version} has never been published",
         )
-    checked = check_answers(version.questionnaire, submission.answers)
-    if not checked.ok:
+    try:
+        checked = intake.check(version, submission.answers)
+    except intake.InvalidAnswers as invalid:
         raise Rejected(
             422,
             "invalid_answers",
             f"the answers do not fit {version.questionnaire.key}",
-            problems=[{"item": p.item, "kind": p.kind} for p in checked.problems],
-        )
+            problems=[{"item": p.item, "kind": p.kind} for p in invalid.checked.problems],
+        ) from None
     duration = _check_times(submission, now)
     digest = answers_digest(
-        submission.questionnaire, submission.version, checked.codes, checked.comment
+        submission.questionnaire,
+        submission.version,
+        checked.answers.codes,
+        checked.answers.comment,
     )
     earlier = _already_stored(session, submission, digest)
     if earlier is not None:
         return earlier
 
-    flags = _flags(session, device, settings, submission, duration)
-    new = NewResponse(
-        uuid=submission.uuid,
-        version=version,
-        answers=checked,
-        channel="kiosk",
-        # A tablet's clock, even corrected by its last exchange with the server, may run a
-        # little ahead (within the skew allowed above): it was not answered after it arrived.
-        answered_at=min(submission.answered_at, now),
-        duration_seconds=duration,
-        language=submission.language,
-        flags=flags,
-    )
-    try:
-        response_id = add_response(session, device.desk, new, submitted_at=now)
-        session.execute(
+    answered_at = min(submission.answered_at, now)
+
+    def record_kiosk_submission(connection: Connection, stored: intake.StoredResponse) -> None:
+        connection.execute(
             insert(KIOSK_SUBMISSIONS),
             [
                 {
-                    "response_id": response_id,
+                    "response_id": stored.id,
                     "device_id": device.id,
                     "answers_digest": digest,
-                    "answered_at": min(submission.answered_at, now),
+                    "answered_at": answered_at,
                 }
             ],
+        )
+
+    received = intake.Received(
+        uuid=submission.uuid,
+        checked=checked,
+        channel="kiosk",
+        circumstances=_circumstances(session, device, settings, submission, duration),
+        # A tablet's clock, even corrected by its last exchange with the server, may run a
+        # little ahead (within the skew allowed above): it was not answered after it arrived.
+        answered_at=answered_at,
+        language=submission.language,
+    )
+    try:
+        stored = intake.store(
+            intake.InSession(session, device.desk, submitted_at=now),
+            received,
+            also=[record_kiosk_submission],
         )
         session.execute(
             update(KioskDevice)
@@ -332,4 +339,5 @@ def store(
         if earlier is None:
             raise
         return earlier
-    return Stored(submission.uuid, now, flags=flags)
+    assert stored is not None  # a loaded desk is always there to store at
+    return Stored(submission.uuid, now, flags=stored.flags)

@@ -57,7 +57,7 @@ class Desk(Base):
         String(32), default="sipas-kiosk", server_default="sipas-kiosk"
     )
     #: Local opening hours per weekday, e.g. {"mon": ["07:30-11:30", "13:30-17:00"], …};
-    #: a day not listed is closed; None: always open (see survey_app/kiosk_api/hours.py).
+    #: a day not listed is closed; None: always open (see survey_app/services/opening_hours.py).
     opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     unit: Mapped[Unit] = relationship(back_populates="desks")

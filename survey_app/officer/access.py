@@ -7,17 +7,16 @@ from typing import NoReturn
 
 from flask import current_app, g, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 import questionnaires
 from questionnaires import Questionnaire
 
-from .. import accounts, periods
-from ..accounts import Scope, UnitTree
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import Desk, Unit
-from ..periods import Period
+from ..services import accounts, field_register, periods
+from ..services.accounts import Scope, UnitTree
+from ..services.periods import Period
 from .auth import current_officer
 
 
@@ -60,7 +59,7 @@ def unit_or_abort(code: str) -> Unit:
 
 
 def desk_or_abort(code: str) -> Desk:
-    desk = get_session().scalar(select(Desk).where(Desk.code == code.strip().upper()[:16]))
+    desk = field_register.desk_by_code(get_session(), code.strip().upper()[:16])
     if desk is None:
         friendly_abort(
             404, _("Không tìm thấy quầy"), _("Không có quầy mang mã “%(code)s”.", code=code[:16])

@@ -7,22 +7,25 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import DecimalField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from .. import accounts, periods
+from ..config import DEFAULTS
 from ..db import get_session
 from ..errors import friendly_abort
-from ..models import ROLES, ApiToken, AuditEvent, Officer, Target, utcnow
+from ..models import ROLES, ApiToken, Officer, Target, utcnow
+from ..services import accounts, periods
+from ..services import targets as plan_targets
+from ..services.index_codes import target_codes
 from . import bp
 from .access import current_scope, deny, tree, unit_or_abort
 from .auth import current_officer, require_admin, require_edit
-from .feedback import PAGE_SIZE, _page
+from .feedback import page_number
 from .formatting import options
 
-TARGET_CODES = ("SIPAS", "TC", "TT", "CC", "KQ", "PA", "HL")
+#: The default questionnaire's indices first (SIPAS, its elements, HL), then other forms' own.
+TARGET_CODES = target_codes(str(DEFAULTS["DEFAULT_QUESTIONNAIRE"]))
 
 
 class TargetForm(FlaskForm):
@@ -67,11 +70,7 @@ def targets() -> ResponseReturnValue:
 
 
 def _targets_page(form: TargetForm, status: int = 200) -> ResponseReturnValue:
-    scope = current_scope()
-    query = select(Target).order_by(Target.period.desc(), Target.unit_id, Target.code)
-    if scope.unit_ids is not None:
-        query = query.where(Target.unit_id.in_(sorted(scope.unit_ids)))
-    rows = get_session().scalars(query).all()
+    rows = plan_targets.targets_of(get_session(), current_scope().unit_ids)
     return render_template("officer/targets.html", rows=rows, form=form), status
 
 
@@ -86,20 +85,9 @@ def set_target() -> ResponseReturnValue:
         return _targets_page(form, 400)
     unit = unit_or_abort(form.unit.data)
     db = get_session()
-    row = db.scalar(
-        select(Target).where(
-            Target.unit_id == unit.id,
-            Target.code == form.code.data,
-            Target.period == form.period.data,
-        )
+    row, before = plan_targets.set_target(
+        db, unit, form.code.data, form.period.data, float(form.value.data), current_officer()
     )
-    before = row.value if row is not None else None
-    if row is None:
-        row = Target(unit_id=unit.id, code=form.code.data, period=form.period.data)
-        db.add(row)
-    row.value = float(form.value.data)
-    row.set_by_id = current_officer().id
-    row.set_at = utcnow()
     accounts.record(
         db,
         "target_set",
@@ -172,7 +160,7 @@ def officers() -> ResponseReturnValue:
 
 
 def _officers_page(form: OfficerForm, status: int = 200) -> ResponseReturnValue:
-    rows = get_session().scalars(select(Officer).order_by(Officer.username)).all()
+    rows = accounts.all_officers(get_session())
     return render_template("officer/accounts.html", rows=rows, form=form), status
 
 
@@ -306,7 +294,7 @@ def api_tokens() -> ResponseReturnValue:
 def _tokens_page(
     form: TokenForm, secret: str | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    rows = get_session().scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
+    rows = accounts.all_api_tokens(get_session())
     return render_template("officer/api_tokens.html", rows=rows, form=form, secret=secret), status
 
 
@@ -356,26 +344,19 @@ def revoke_api_token(token_id: int) -> ResponseReturnValue:
 @bp.get("/audit")
 @require_admin
 def audit_log() -> ResponseReturnValue:
-    page = _page()
+    page = page_number()
     action = request.args.get("action", "").strip()[:40]
-    query = select(AuditEvent)
-    if action:
-        query = query.where(AuditEvent.action == action)
     db = get_session()
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.scalars(
-        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
-    actions = db.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+    listed = accounts.audit_page(db, action, page)
+    rows, total = [row[0] for row in listed.rows], listed.total
+    actions = accounts.audit_actions(db)
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "officer/audit.html",
         rows=rows,
         total=total,
         page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=listed.pages,
         args=args,
         actions=actions,
         action=action,

@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import (
+    Blueprint,
     Response,
     current_app,
     flash,
@@ -27,12 +28,12 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts
 from ..db import get_session
 from ..errors import error_page, friendly_abort, wants_json
 from ..models import Officer, utcnow
 from ..security import throttle
 from ..security.redirects import safe_next
+from ..services import accounts
 from . import bp
 
 login_manager = LoginManager()
@@ -249,3 +250,10 @@ def sign_out() -> ResponseReturnValue:
     g.pop("scope", None)
     flash(_("Ông/Bà đã đăng xuất."), "notice")
     return redirect(url_for("officer.sign_in"))
+
+
+def guard(blueprint: Blueprint) -> None:
+    """Put another officer-facing blueprint (the reports) behind the same sign-in and session
+    expiry, with the same no-store caching, without it reaching into this module's internals."""
+    blueprint.before_request(_require_sign_in)
+    blueprint.after_request(_private)

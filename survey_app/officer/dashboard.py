@@ -1,7 +1,7 @@
 """Scores at a glance: a unit's SIPAS and elements with n and intervals, the monthly trend,
 the ranking of the units below it, targets, drivers, desks and alerts; and a desk's page.
 
-Views pick values out of analysis/ results (via survey_app.scoring); they compute none.
+Views pick values out of analysis/ results (via survey_app.services.scorecards); they compute none.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ import pandas as pd
 from flask import current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 
 import analysis
 import questionnaires
 
-from .. import charts, scoring
 from ..db import get_session
 from ..errors import friendly_abort
-from ..models import Comment, CommentFollowUp, Desk, Response, ResponseReview
-from ..scoring import HEADLINE, DeskCard, Scorecard
+from ..services import charts, feedback, field_register, scorecards
+from ..services.index_codes import headline_codes
+from ..services.scorecards import DeskCard, Scorecard, ScorecardSettings
 from . import bp
 from .access import (
     current_scope,
@@ -42,7 +41,7 @@ def _value(value: Any) -> Any:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """DataFrame rows as dicts, pandas' missing values as None (templates test for None)."""
     return [
-        {key: _value(value) for key, value in row.items()}
+        {str(key): _value(value) for key, value in row.items()}
         for row in frame.to_dict(orient="records")
     ]
 
@@ -65,17 +64,8 @@ def scorecard_for(code: str) -> Scorecard:
     period = period_from_args()
     q = questionnaire_from_args()
     try:
-        return scoring.build_scorecard(
-            get_session(),
-            tree(),
-            unit,
-            period,
-            questionnaire=q,
-            min_n=_config("SCORE_MIN_N"),
-            zone=_config("TIME_ZONE"),
-            drop_points=_config("DROP_ALERT_POINTS"),
-            drop_min_n=_config("DROP_ALERT_MIN_N"),
-        )
+        settings = ScorecardSettings.from_config(current_app.config)
+        return scorecards.unit_scorecard(get_session(), tree(), unit, period, q, settings)
     except analysis.AnalysisError as error:
         current_app.logger.warning("scoring %s failed: %s", unit.code, error)
         friendly_abort(
@@ -87,8 +77,8 @@ def scorecard_for(code: str) -> Scorecard:
 
 def headline_rows(card: Scorecard, names: dict[str, str]) -> list[dict[str, Any]]:
     rows = card.headline().reset_index()
-    before = card.previous_table
-    before = before[before["unit_code"] == card.unit.code].set_index("code")["index"]
+    earlier = card.previous_table
+    before = earlier[earlier["unit_code"] == card.unit.code].set_index("code")["index"]
     out = []
     for row in records(rows):
         row["label"] = names.get(row["code"], row["label_vi"])
@@ -111,7 +101,7 @@ def children_rows(card: Scorecard) -> list[dict[str, Any]]:
         )
         row.update(n=0, min_n_flag=True)
         if unit.code in table.index:
-            row.update({k: _value(v) for k, v in table.loc[unit.code].items()})
+            row.update({str(k): _value(v) for k, v in table.loc[unit.code].items()})
         row["unit"] = unit
         out.append(row)
     return sorted(out, key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["unit"].name))
@@ -121,7 +111,9 @@ def trend_rows(card_trend: pd.DataFrame, months: list[str]) -> list[dict[str, An
     sipas = card_trend[card_trend["code"] == "SIPAS"].set_index("period")
     out = []
     for label in months:
-        row = {k: _value(v) for k, v in sipas.loc[label].items()} if label in sipas.index else {}
+        row: dict[str, Any] = (
+            {str(k): _value(v) for k, v in sipas.loc[label].items()} if label in sipas.index else {}
+        )
         row["period"] = label
         out.append(row)
     return out
@@ -143,8 +135,8 @@ def month_labels(card: Scorecard | DeskCard) -> list[str]:
 
 
 def sipas_target(card: Scorecard) -> float | None:
-    found = card.unit_rows()
-    found = found.loc[found["code"] == "SIPAS", "target"] if "target" in found else pd.Series()
+    rows = card.unit_rows()
+    found = rows.loc[rows["code"] == "SIPAS", "target"] if "target" in rows else pd.Series()
     return None if found.empty or is_missing(found.iloc[0]) else float(found.iloc[0])
 
 
@@ -153,34 +145,6 @@ def driver_rows(card_drivers: pd.DataFrame, names: dict[str, str]) -> list[dict[
     for row in rows:
         row["label"] = names.get(row["item"], row["label_vi"])
     return rows
-
-
-def _open_counts(unit_ids: set[int]) -> tuple[int, int]:
-    db = get_session()
-    unhandled = (
-        db.scalar(
-            select(func.count())
-            .select_from(Comment)
-            .join(Response, Response.id == Comment.response_id)
-            .outerjoin(CommentFollowUp, CommentFollowUp.response_id == Comment.response_id)
-            .where(Response.unit_id.in_(sorted(unit_ids)), CommentFollowUp.response_id.is_(None))
-        )
-        or 0
-    )
-    undecided = (
-        db.scalar(
-            select(func.count())
-            .select_from(Response)
-            .outerjoin(ResponseReview, ResponseReview.response_id == Response.id)
-            .where(
-                Response.unit_id.in_(sorted(unit_ids)),
-                Response.flags != "",
-                ResponseReview.response_id.is_(None),
-            )
-        )
-        or 0
-    )
-    return unhandled, undecided
 
 
 def charts_for(
@@ -265,17 +229,14 @@ def dashboard_context(card: Scorecard) -> dict[str, Any]:
     children = children_rows(card)
     trend = trend_rows(card.trend, month_labels(card))
     drivers = driver_rows(card.drivers, names)
-    items = card.unit_rows()
-    items = records(items[items["level"].isin(["element", "item", "overall_question"])])
+    unit_rows = card.unit_rows()
+    items = records(unit_rows[unit_rows["level"].isin(["element", "item", "overall_question"])])
     for row in items:
         row["label"] = names.get(row["code"], row["label_vi"])
     kept = {r["code"]: r for r in records(card.kept_all)}
     counts = card.counts[card.counts["unit_code"] == card.unit.code]
     desk_names = {
-        d.code: d
-        for d in get_session().scalars(
-            select(Desk).where(Desk.unit_id.in_(sorted(tree().subtree_ids(card.unit.id))))
-        )
+        d.code: d for d in field_register.desks_of(get_session(), tree().subtree_ids(card.unit.id))
     }
     desks = card.desks
     desk_rows = records(desks[desks["code"] == "SIPAS"]) if len(desks) else []
@@ -287,7 +248,7 @@ def dashboard_context(card: Scorecard) -> dict[str, Any]:
     for row in targets:
         row["unit"] = tree().by_code.get(row["unit_code"])
         row["label"] = names.get(row["code"], row["label_vi"])
-    unhandled, undecided = _open_counts(tree().subtree_ids(card.unit.id))
+    unhandled, undecided = feedback.open_counts(get_session(), tree().subtree_ids(card.unit.id))
     return {
         "card": card,
         "unit": card.unit,
@@ -323,14 +284,8 @@ def desk_page(code: str) -> ResponseReturnValue:
     desk = desk_or_abort(code)
     period = period_from_args()
     try:
-        card = scoring.build_desk_card(
-            get_session(),
-            desk,
-            period,
-            min_n=_config("SCORE_MIN_N"),
-            zone=_config("TIME_ZONE"),
-            drop_points=_config("DROP_ALERT_POINTS"),
-            drop_min_n=_config("DROP_ALERT_MIN_N"),
+        card = scorecards.desk_scorecard(
+            get_session(), desk, period, ScorecardSettings.from_config(current_app.config)
         )
     except analysis.AnalysisError as error:
         friendly_abort(
@@ -358,7 +313,7 @@ def desk_page(code: str) -> ResponseReturnValue:
         ],
         _("Chỉ số SIPAS theo tháng"),
     )
-    headline = [r for r in table if r["code"] in HEADLINE]
+    headline = [r for r in table if r["code"] in headline_codes(card.questionnaire)]
     bars = charts.index_bars(
         [
             charts.Bar(bar_label(r), r["index"], r["ci_low"], r["ci_high"], bool(r["min_n_flag"]))

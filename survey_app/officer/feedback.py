@@ -3,7 +3,7 @@ flagged responses (keep or exclude, with who and when)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -11,17 +11,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import contains_eager
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts, periods
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import (
     DECISIONS,
-    Answer,
     Comment,
     CommentFollowUp,
     Desk,
@@ -30,15 +26,14 @@ from ..models import (
     Unit,
     utcnow,
 )
-from ..scoring import very_dissatisfied_condition
 from ..security.redirects import safe_next
+from ..services import accounts, feedback, field_register, periods
+from ..services.feedback import COMMENT_STATUSES, REVIEW_STATUSES, CommentFilter
+from ..services.pagination import MAX_PAGE
 from . import bp
 from .access import current_scope, deny, desk_or_abort, tree, unit_or_abort
 from .auth import current_officer, require_edit
 from .formatting import options
-
-PAGE_SIZE = 50
-MAX_PAGE = 10_000
 
 
 class FollowUpForm(FlaskForm):
@@ -57,7 +52,8 @@ class ReviewForm(FlaskForm):
     note = TextAreaField(_l("Lý do"), validators=[Length(max=1000)])
 
 
-def _page() -> int:
+def page_number() -> int:
+    """The ``page`` asked for in the query string (from 1), or a 400 page."""
     raw = request.args.get("page", "1")
     if not raw.isdigit() or not raw.isascii() or len(raw) > 9 or not 1 <= int(raw) <= MAX_PAGE:
         friendly_abort(400, _("Trang không hợp lệ"), _("Số trang phải từ 1 đến 10000."))
@@ -95,82 +91,35 @@ def _local_day(name: str) -> datetime | None:
     return day.replace(tzinfo=ZoneInfo(current_app.config["TIME_ZONE"]))
 
 
-def _comments_query(
-    unit_ids: set[int] | None, desk: Desk | None
-) -> Select[Comment, Response, CommentFollowUp]:
-    query = (
-        select(Comment, Response, CommentFollowUp)
-        .join(Response, Response.id == Comment.response_id)
-        .join(Desk, Desk.id == Response.desk_id)
-        .outerjoin(CommentFollowUp, CommentFollowUp.response_id == Comment.response_id)
-    )
-    if unit_ids is not None:
-        query = query.where(Response.unit_id.in_(sorted(unit_ids)))
-    if desk is not None:
-        query = query.where(Response.desk_id == desk.id)
+def _comment_filter(unit_ids: set[int] | None, desk: Desk | None) -> CommentFilter:
     status = request.args.get("status", "all")
-    if status == "open":
-        query = query.where(CommentFollowUp.response_id.is_(None))
-    elif status == "handled":
-        query = query.where(CommentFollowUp.response_id.is_not(None))
-    elif status != "all":
+    if status not in COMMENT_STATUSES:
         friendly_abort(
             400, _("Bộ lọc không hợp lệ"), _("Trạng thái phải là open, handled hoặc all.")
         )
-    if request.args.get("very_dissatisfied"):
-        query = query.where(very_dissatisfied_condition())
-    text = request.args.get("q", "").strip()[:100]
-    if text:
-        query = query.where(Comment.text.ilike(f"%{text}%"))
-    start, end = _local_day("from"), _local_day("to")
-    if start is not None:
-        query = query.where(Response.submitted_at >= start)
-    if end is not None:
-        query = query.where(Response.submitted_at < end + timedelta(days=1))
-    return query
+    return CommentFilter(
+        unit_ids=unit_ids,
+        desk_id=desk.id if desk is not None else None,
+        status=status,
+        very_dissatisfied=bool(request.args.get("very_dissatisfied")),
+        text=request.args.get("q", "").strip()[:100],
+        start=_local_day("from"),
+        end=_local_day("to"),
+    )
 
 
 @bp.get("/comments")
 def comments() -> ResponseReturnValue:
     unit_ids, unit, desk = _filter_units()
-    page = _page()
-    query = _comments_query(unit_ids, desk)
+    page = page_number()
+    wanted = _comment_filter(unit_ids, desk)
     db = get_session()
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.execute(
-        query.order_by(Response.submitted_at.desc(), Response.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    listed = feedback.comments_page(db, wanted, page)
+    rows, total = listed.rows, listed.total
     ids = [r.Response.id for r in rows]
-    very = (
-        set(
-            db.scalars(
-                select(Response.id).where(Response.id.in_(ids), very_dissatisfied_condition())
-            )
-        )
-        if ids
-        else set()
-    )
-    overall = (
-        dict(
-            db.execute(
-                select(Answer.response_id, Answer.code).where(
-                    Answer.response_id.in_(ids), Answer.item == "HL"
-                )
-            ).all()
-        )
-        if ids
-        else {}
-    )
-    desks = (
-        {
-            d.id: d
-            for d in db.scalars(select(Desk).where(Desk.id.in_({r.Response.desk_id for r in rows})))
-        }
-        if rows
-        else {}
-    )
+    very = feedback.very_dissatisfied_among(db, ids)
+    overall = feedback.answers_to(db, ids, "HL")
+    desks = field_register.desks_by_id(db, {r.Response.desk_id for r in rows}) if rows else {}
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "officer/comments.html",
@@ -181,7 +130,7 @@ def comments() -> ResponseReturnValue:
         units=tree().units,
         total=total,
         page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=listed.pages,
         args=args,
         unit=unit,
         desk=desk,
@@ -248,41 +197,22 @@ def flag_reasons() -> dict[str, str]:
 @bp.get("/review")
 def review() -> ResponseReturnValue:
     unit_ids, unit, desk = _filter_units()
-    page = _page()
+    page = page_number()
     status = request.args.get("status", "undecided")
-    query = (
-        select(Response, ResponseReview)
-        .join(Response.desk)
-        .options(contains_eager(Response.desk))
-        .outerjoin(ResponseReview, ResponseReview.response_id == Response.id)
-        .where(Response.flags != "")
-    )
-    if unit_ids is not None:
-        query = query.where(Response.unit_id.in_(sorted(unit_ids)))
-    if desk is not None:
-        query = query.where(Response.desk_id == desk.id)
-    if status == "undecided":
-        query = query.where(ResponseReview.response_id.is_(None))
-    elif status == "decided":
-        query = query.where(ResponseReview.response_id.is_not(None))
-    elif status != "all":
+    if status not in REVIEW_STATUSES:
         friendly_abort(
             400, _("Bộ lọc không hợp lệ"), _("Trạng thái phải là undecided, decided hoặc all.")
         )
-    db = get_session()
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.execute(
-        query.order_by(Response.submitted_at.desc(), Response.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    ).all()
+    desk_id = desk.id if desk is not None else None
+    listed = feedback.review_page(get_session(), unit_ids, desk_id, status, page)
+    rows, total = listed.rows, listed.total
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "officer/review.html",
         rows=rows,
         total=total,
         page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
+        pages=listed.pages,
         args=args,
         status=status,
         reasons=flag_reasons(),

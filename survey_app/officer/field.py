@@ -12,18 +12,17 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TimeField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 import questionnaires
 
-from .. import accounts
 from ..db import get_session
 from ..errors import friendly_abort
-from ..kiosk_api import hours
 from ..models import UNIT_KINDS, Desk, Service, Unit
+from ..services import accounts, field_register
+from ..services import opening_hours as hours
 from . import bp
 from .access import current_scope, desk_or_abort, tree, unit_or_abort
 from .auth import current_officer, require_admin, require_edit
@@ -134,7 +133,7 @@ def field() -> ResponseReturnValue:
     db = get_session()
     units = _scope_units()
     ids = [u.id for u in units]
-    desks = db.scalars(select(Desk).where(Desk.unit_id.in_(ids)).order_by(Desk.code)).all()
+    desks = field_register.desks_of(db, ids)
     hours = {desk.id: hours_text(desk.opening_hours) for desk in desks}
     by_unit: dict[int, list[Desk]] = {}
     for desk in desks:
@@ -204,7 +203,7 @@ def _edit_unit(unit: Unit | None) -> ResponseReturnValue:
         status = 200 if request.method == "GET" else 400
         return render_template("officer/unit_form.html", form=form, unit=unit), status
     db = get_session()
-    clash = db.scalar(select(Unit).where(Unit.code == form.code.data))
+    clash = field_register.unit_by_code(db, form.code.data)
     if clash is not None and clash is not unit:
         form.code.errors = [_("Mã này đã được dùng.")]
         return render_template("officer/unit_form.html", form=form, unit=unit), 400
@@ -301,7 +300,7 @@ def _edit_desk(desk: Desk | None) -> ResponseReturnValue:
         return render_template("officer/desk_form.html", form=form, desk=desk), status
     db = get_session()
     unit = unit_or_abort(form.unit.data)
-    clash = db.scalar(select(Desk).where(Desk.code == form.code.data))
+    clash = field_register.desk_by_code(db, form.code.data)
     if clash is not None and clash is not desk:
         form.code.errors = [_("Mã này đã được dùng.")]
         return render_template("officer/desk_form.html", form=form, desk=desk), 400
@@ -375,7 +374,7 @@ def hours_text(opening: dict[str, list[str]] | None) -> str:
 
 @bp.get("/field/services")
 def services() -> ResponseReturnValue:
-    rows = get_session().scalars(select(Service).order_by(Service.code)).all()
+    rows = field_register.all_services(get_session())
     return render_template("officer/services.html", services=rows)
 
 
@@ -388,7 +387,7 @@ def new_service() -> ResponseReturnValue:
 @bp.route("/field/services/<code>", methods=["GET", "POST"])
 @require_admin
 def edit_service(code: str) -> ResponseReturnValue:
-    service = get_session().scalar(select(Service).where(Service.code == code[:32]))
+    service = field_register.service_by_code(get_session(), code[:32])
     if service is None:
         friendly_abort(404, _("Không tìm thấy thủ tục"), _("Không có thủ tục mang mã này."))
     return _edit_service(service)
@@ -400,7 +399,7 @@ def _edit_service(service: Service | None) -> ResponseReturnValue:
         status = 200 if request.method == "GET" else 400
         return render_template("officer/service_form.html", form=form, service=service), status
     db = get_session()
-    clash = db.scalar(select(Service).where(Service.code == form.code.data))
+    clash = field_register.service_by_code(db, form.code.data)
     if clash is not None and clash is not service:
         form.code.errors = [_("Mã này đã được dùng.")]
         return render_template("officer/service_form.html", form=form, service=service), 400

@@ -1,6 +1,6 @@
 """Kiosk tablets of the units in scope: last contact and queue length, enrol, revoke, re-enrol.
 
-The enrolment itself is the kiosk's (survey_app/kiosk_api/devices.py), the same functions
+The enrolment itself is the kiosk's (survey_app/services/kiosk_devices.py), the same functions
 `sipas kiosk enrol` and `sipas kiosk revoke` use; this module adds the officer's scope, the
 audit log and the page.
 """
@@ -14,17 +14,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import accounts
 from ..db import get_session
 from ..errors import friendly_abort
-from ..kiosk_api import devices
 from ..kiosk_api.commands import enrolment_url
 from ..models import Desk, KioskDevice
-from ..qr import qr_png
+from ..services import accounts, field_register
+from ..services import kiosk_devices as devices
+from ..services.qr import qr_png
 from . import bp
 from .access import current_scope, deny, desk_or_abort
 from .auth import current_officer, require_edit
@@ -40,11 +39,7 @@ class EnrolForm(FlaskForm):
 
 def _desks_in_scope() -> list[Desk]:
     scope = current_scope()
-    return [
-        d
-        for d in get_session().scalars(select(Desk).order_by(Desk.code))
-        if scope.allows(d.unit_id)
-    ]
+    return [d for d in field_register.all_desks(get_session()) if scope.allows(d.unit_id)]
 
 
 def _device_in_scope(device_id: int) -> tuple[KioskDevice, Desk]:
@@ -76,11 +71,7 @@ def _show_code(issued: devices.IssuedEnrolment, desk: Desk) -> ResponseReturnVal
 @bp.get("/field/kiosks")
 def kiosk_devices() -> ResponseReturnValue:
     desks = {d.id: d for d in _desks_in_scope()}
-    devices_in_scope = (
-        get_session()
-        .scalars(select(KioskDevice).where(KioskDevice.desk_id.in_(desks)).order_by(KioskDevice.id))
-        .all()
-    )
+    devices_in_scope = field_register.kiosks_of(get_session(), desks)
     form = EnrolForm()
     form.desk.choices = options((d.code, f"{d.code} · {d.name}") for d in desks.values())
     return render_template("officer/kiosks.html", devices=devices_in_scope, desks=desks, form=form)

@@ -16,28 +16,25 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, case, func, literal, null, select
+from sqlalchemy import String, func, null, select
 from sqlalchemy.orm import Session
 
 import questionnaires
+from analysis import SYSTEM_COLUMNS
 from questionnaires import Questionnaire
 
-from ..scoring import EXCLUDED_FLAG, RESPONSES, VERSIONS, item_columns, responses_select
+from ..models.tables import RESPONSES, VERSIONS
+from ..services.wide_export import (
+    exported_flags,
+    exported_flags_sql,
+    exported_valid,
+    exported_valid_sql,
+    item_columns,
+    responses_select,
+    responses_where,
+)
 from .cells import neutralise, neutralised_sql
 
-SYSTEM_COLUMNS = (
-    "response_id",
-    "submitted_at",
-    "unit_code",
-    "desk_code",
-    "service_code",
-    "channel",
-    "questionnaire",
-    "questionnaire_version",
-    "valid",
-    "flags",
-    "weight",
-)
 BOM = "\ufeff"
 BATCH = 5000
 
@@ -87,13 +84,7 @@ def stream_responses(
     On PostgreSQL the server writes each batch's CSV itself (``COPY (SELECT …) TO STDOUT``),
     which is several times faster than formatting rows in Python.
     """
-    where: list[Any] = []
-    if unit_ids is not None:
-        where.append(RESPONSES.c.unit_id.in_(sorted(unit_ids)))
-    if start is not None:
-        where.append(RESPONSES.c.submitted_at >= start)
-    if end is not None:
-        where.append(RESPONSES.c.submitted_at < end)
+    where = responses_where(unit_ids=unit_ids, start=start, end=end)
     ids = [questionnaire_id] if questionnaire_id else questionnaires_in(session, where)
     if questionnaire_id:
         where.append(VERSIONS.c.questionnaire == questionnaire_id)
@@ -191,10 +182,6 @@ def _python_csv(
     buffer.seek(0)
     buffer.truncate()
     for row in session.execute(query):
-        excluded = row.decision == "exclude"
-        flags = row.flags or ""
-        if excluded:
-            flags = f"{flags};{EXCLUDED_FLAG}" if flags else EXCLUDED_FLAG
         mapping = row._mapping
         writer.writerow(
             [
@@ -206,8 +193,8 @@ def _python_csv(
                 _text(row.channel),
                 _text(row.questionnaire),
                 row.questionnaire_version,
-                1 if row.stored_valid and not excluded else 0,
-                _text(flags),
+                1 if exported_valid(row.stored_valid, row.decision) else 0,
+                _text(exported_flags(row.flags, row.decision)),
                 "",
                 *[_text(mapping[c]) for c in codes],
                 _text(row.comment),
@@ -230,12 +217,6 @@ def _text_sql(column: Any) -> Any:
 def _copy_statement(query: Any, codes: list[str]) -> Any:
     """The batch as PostgreSQL will write it (same columns and values as ``_python_csv``)."""
     wide = query.subquery("batch")
-    excluded = func.coalesce(wide.c.decision, "") == "exclude"
-    flags = case(
-        (excluded & (wide.c.flags == ""), literal(EXCLUDED_FLAG)),
-        (excluded, wide.c.flags + literal(";" + EXCLUDED_FLAG)),
-        else_=wide.c.flags,
-    )
     return select(
         wide.c.response_id,
         func.to_char(func.timezone("UTC", wide.c.submitted_at), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
@@ -245,8 +226,8 @@ def _copy_statement(query: Any, codes: list[str]) -> Any:
         _text_sql(wide.c.channel),
         _text_sql(wide.c.questionnaire),
         wide.c.questionnaire_version,
-        case((and_(wide.c.stored_valid, ~excluded), 1), else_=0),
-        neutralised_sql(flags),
+        exported_valid_sql(wide.c.stored_valid, wide.c.decision),
+        neutralised_sql(exported_flags_sql(wide.c.flags, wide.c.decision)),
         null(),
         *[_text_sql(wide.c[code]) for code in codes],
         _text_sql(wide.c.comment),

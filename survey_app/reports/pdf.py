@@ -17,8 +17,8 @@ import pandas as pd
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from .. import charts
-from ..scoring import HEADLINE, Scorecard
+from ..services import charts
+from ..services.scorecards import Scorecard
 from . import fonts
 
 FONT = "DejaVu"
@@ -86,7 +86,7 @@ def _rows(card: Scorecard, code: str) -> pd.DataFrame:
     return card.table[card.table["unit_code"] == code].set_index("code")
 
 
-def _headline_table(pdf: FPDF, rows: pd.DataFrame, min_n: int) -> None:
+def _headline_table(pdf: FPDF, rows: pd.DataFrame, codes: tuple[str, ...], min_n: int) -> None:
     pdf.set_font(FONT, "", 9)
     with pdf.table(
         col_widths=(58, 16, 18, 30, 18, 20),
@@ -95,7 +95,7 @@ def _headline_table(pdf: FPDF, rows: pd.DataFrame, min_n: int) -> None:
         line_height=5.5,
     ) as table:
         table.row(["Chỉ số", "n", "Giá trị", "KTC 95%", "Chỉ tiêu", "Chênh lệch"])
-        for code in HEADLINE:
+        for code in codes:
             if code not in rows.index:
                 continue
             r = rows.loc[code]
@@ -118,9 +118,9 @@ def _headline_table(pdf: FPDF, rows: pd.DataFrame, min_n: int) -> None:
     pdf.ln(2)
 
 
-def _bars(rows: pd.DataFrame, title: str) -> str:
+def _bars(rows: pd.DataFrame, codes: tuple[str, ...], title: str) -> str:
     bars = []
-    for code in HEADLINE:
+    for code in codes:
         if code in rows.index:
             r = rows.loc[code]
             bars.append(
@@ -179,8 +179,8 @@ def build_summary(
     # The unit itself: scores, trend and priorities; then the ranking below it.
     intro(unit.code, unit.name)
     rows = _rows(card, unit.code)
-    _headline_table(pdf, rows, card.min_n)
-    _svg(pdf, _bars(rows, "SIPAS và 5 yếu tố"), 175)
+    _headline_table(pdf, rows, card.headline_codes, card.min_n)
+    _svg(pdf, _bars(rows, card.headline_codes, "SIPAS và 5 yếu tố"), 175)
     sipas = card.trend[card.trend["code"] == "SIPAS"]
     if len(sipas):
         _heading(pdf, "Xu hướng theo tháng (12 tháng)")
@@ -218,7 +218,8 @@ def build_summary(
     if children:
         pdf.add_page()
         _heading(pdf, f"Xếp hạng các đơn vị trực thuộc – kỳ {card.period.label}", 13)
-        ranked = []
+        # (unit code, its SIPAS row): rows read by label, typed loosely as pandas reads them.
+        ranked: list[tuple[str, Any]] = []
         for code in children:
             r = _rows(card, code)
             if "SIPAS" in r.index:
@@ -276,7 +277,7 @@ def build_summary(
         if "SIPAS" not in rows.index:
             continue
         intro(code, unit_names.get(code, code))
-        top = rows.loc["SIPAS"]
+        top: Any = rows.loc["SIPAS"]
         if not pd.isna(top.get("rank")):
             pdf.set_font(FONT, "B", 10)
             pdf.multi_cell(
@@ -290,6 +291,6 @@ def build_summary(
                 ),
             )
             pdf.ln(1)
-        _headline_table(pdf, rows, card.min_n)
-        _svg(pdf, _bars(rows, "SIPAS và 5 yếu tố"), 175)
+        _headline_table(pdf, rows, card.headline_codes, card.min_n)
+        _svg(pdf, _bars(rows, card.headline_codes, "SIPAS và 5 yếu tố"), 175)
     return bytes(pdf.output())

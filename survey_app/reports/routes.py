@@ -11,29 +11,25 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, request, send_file, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from .. import accounts
 from ..citizen.routes import public_survey_url
 from ..db import get_session
 from ..errors import friendly_abort
-from ..models import Comment, CommentFollowUp, Desk, Unit
-from ..models import Response as SurveyResponse
+from ..models import Desk, Unit
 from ..officer.access import (
     desk_or_abort,
     period_from_args,
     tree,
     unit_or_abort,
 )
-from ..officer.auth import _private, _require_sign_in, current_officer
+from ..officer.auth import current_officer, guard
 from ..officer.dashboard import scorecard_for
-from ..scoring import very_dissatisfied_condition
+from ..services import accounts, feedback, field_register
 from . import bp, posters, xlsx
 from . import csv as csv_report
 from . import pdf as pdf_report_builder
 
-bp.before_request(_require_sign_in)
-bp.after_request(_private)
+guard(bp)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_COMMENTS = 5000
@@ -71,30 +67,9 @@ def xlsx_report(code: str) -> ResponseReturnValue:
     zone = ZoneInfo(current_app.config["TIME_ZONE"])
     start, end = card.period.utc_bounds(current_app.config["TIME_ZONE"])
     ids = tree().subtree_ids(card.unit.id)
-    rows = db.execute(
-        select(Comment.text, SurveyResponse, CommentFollowUp.note)
-        .join(SurveyResponse, SurveyResponse.id == Comment.response_id)
-        .outerjoin(CommentFollowUp, CommentFollowUp.response_id == Comment.response_id)
-        .where(
-            SurveyResponse.unit_id.in_(sorted(ids)),
-            SurveyResponse.submitted_at >= start,
-            SurveyResponse.submitted_at < end,
-        )
-        .order_by(SurveyResponse.submitted_at.desc())
-        .limit(MAX_COMMENTS)
-    ).all()
-    very = (
-        set(
-            db.scalars(
-                select(SurveyResponse.id).where(
-                    SurveyResponse.id.in_([r[1].id for r in rows]), very_dissatisfied_condition()
-                )
-            )
-        )
-        if rows
-        else set()
-    )
-    desks = {d.id: d for d in db.scalars(select(Desk).where(Desk.unit_id.in_(sorted(ids))))}
+    rows = feedback.comments_in_period(db, ids, start, end, MAX_COMMENTS)
+    very = feedback.very_dissatisfied_among(db, [r[1].id for r in rows])
+    desks = {d.id: d for d in field_register.desks_of(db, ids)}
     comments = [
         xlsx.CommentRow(
             r[1].submitted_at.astimezone(zone),
@@ -205,9 +180,7 @@ def unit_posters(code: str) -> ResponseReturnValue:
     size = _size()
     order = {u.id: k for k, u in enumerate(_unit_order(unit))}
     desks = sorted(
-        get_session().scalars(
-            select(Desk).where(Desk.unit_id.in_(list(order)), Desk.active.is_(True))
-        ),
+        field_register.desks_of(get_session(), order, active_only=True),
         key=lambda d: (order[d.unit_id], d.code),
     )
     if not desks:

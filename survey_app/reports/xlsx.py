@@ -18,7 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..scoring import HEADLINE, Scorecard
+from ..services.scorecards import Scorecard
 from .cells import neutralise
 
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
@@ -146,6 +146,8 @@ def build_workbook(
         f"Khảo sát tại quầy theo phiếu {card.questionnaire.key}; khoảng tin cậy 95%; dưới "
         f"n = {card.min_n} phiếu: chưa đủ mẫu, không xếp hạng. Lập lúc {generated_at}."
     )
+    # The indices below the overall one, from the questionnaire's index tree.
+    elements = card.headline_codes[1:]
     headers = [
         "Mã đơn vị",
         "Đơn vị",
@@ -153,7 +155,7 @@ def build_workbook(
         "SIPAS",
         "KTC 95% thấp",
         "KTC 95% cao",
-        *HEADLINE[1:],
+        *elements,
         "Chỉ tiêu SIPAS",
         "Chênh lệch",
         "Hạng",
@@ -178,10 +180,7 @@ def build_workbook(
                 top["index"],
                 top["ci_low"],
                 top["ci_high"],
-                *[
-                    unit_rows.loc[e, "index"] if e in unit_rows.index else None
-                    for e in HEADLINE[1:]
-                ],
+                *[unit_rows.loc[e, "index"] if e in unit_rows.index else None for e in elements],
                 top.get("target"),
                 top.get("gap"),
                 top.get("rank"),
@@ -191,7 +190,7 @@ def build_workbook(
                 counts.loc[code, "scored"] if code in counts.index else None,
             ]
         )
-    last = _table(summary, 4, headers, rows, numbers=(4, 5, 6, 7, 8, 9, 10, 11, 12, 13))
+    last = _table(summary, 4, headers, rows, numbers=tuple(range(4, 9 + len(elements))))
     _widths(summary, [14, 36, 8, 9, 9, 9, 8, 8, 8, 8, 8, 10, 10, 7, 9, 9, 9, 9])
     if rows:
         chart = BarChart()
@@ -278,23 +277,23 @@ def build_workbook(
                 sipas.loc[month, "index"],
                 sipas.loc[month, "ci_low"],
                 sipas.loc[month, "ci_high"],
-                *[by_month.loc[month, e] if e in by_month.columns else None for e in HEADLINE[1:]],
+                *[by_month.loc[month, e] if e in by_month.columns else None for e in elements],
                 bool(sipas.loc[month, "min_n_flag"]),
             ]
         )
     last = _table(
         trend,
         1,
-        ["Tháng", "n", "SIPAS", "KTC 95% thấp", "KTC 95% cao", *HEADLINE[1:], "Chưa đủ mẫu"],
+        ["Tháng", "n", "SIPAS", "KTC 95% thấp", "KTC 95% cao", *elements, "Chưa đủ mẫu"],
         trend_rows,
-        numbers=(3, 4, 5, 6, 7, 8, 9, 10),
+        numbers=tuple(range(3, 6 + len(elements))),
     )
     if trend_rows:
         line = LineChart()
         line.title = f"SIPAS và 5 yếu tố theo tháng – {card.unit.name}"
         line.y_axis.title = "%"
         line.add_data(Reference(trend, min_col=3, min_row=1, max_row=last), titles_from_data=True)
-        for col in range(6, 11):
+        for col in range(6, 6 + len(elements)):
             line.add_data(
                 Reference(trend, min_col=col, min_row=1, max_row=last), titles_from_data=True
             )

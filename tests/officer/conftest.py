@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from survey_app import accounts
 from survey_app.db import get_session
-from survey_app.demo import DEMO_OFFICERS
 from survey_app.models import Response, Unit
+from survey_app.services import accounts
+from survey_app.services.demo import DEMO_OFFICERS
 
 #: username → password of the demo officers (administrator, district officer, commune
 #: officer for QN-DH-QTAN, district viewer).
@@ -115,8 +115,8 @@ def response_of_unit(
 
 def kiosk_device(app: Flask, desk_code: str, label: str = "Máy tính bảng 1") -> int:
     """A kiosk tablet registered for ``desk_code`` (its code not yet used); returns its id."""
-    from survey_app.kiosk_api import devices
     from survey_app.models import Desk
+    from survey_app.services import kiosk_devices as devices
 
     with app.app_context():
         session = get_session()

@@ -12,9 +12,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from survey_app import accounts, create_app
+from survey_app import create_app
 from survey_app.db import get_database, get_session
 from survey_app.security.production import UnsafeConfiguration
+from survey_app.services import accounts
 
 from ..conftest import Field, make_test_app
 from .conftest import PASSWORDS, Tokens, sign_in

@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 import analysis
 import questionnaires
-from survey_app import periods, scoring
-from survey_app.accounts import UnitTree
 from survey_app.db import get_session
 from survey_app.models import AuditEvent, Unit
+from survey_app.services import periods, wide_export
+from survey_app.services.accounts import UnitTree
 
 from ..conftest import PUBLIC_BASE_URL, require
 from .conftest import response_of_unit
@@ -47,7 +47,7 @@ def _expected(app: Flask, unit_code: str) -> pd.DataFrame:
         unit = tree.by_code[unit_code]
         period = periods.parse(PERIOD)
         start, end = period.utc_bounds("Asia/Ho_Chi_Minh")
-        rows = scoring.load_responses(
+        rows = wide_export.load_responses(
             db,
             questionnaires.get("sipas-service"),
             unit_ids=tree.subtree_ids(unit.id),

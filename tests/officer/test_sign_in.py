@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from survey_app import accounts
 from survey_app.db import get_session
 from survey_app.models import AuditEvent, Officer
+from survey_app.services import accounts
 
 from .conftest import PASSWORDS, sign_in
 

@@ -15,8 +15,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import questionnaires
-from survey_app import periods, scoring
-from survey_app.accounts import UnitTree
 from survey_app.db import get_session
 from survey_app.models import (
     AuditEvent,
@@ -25,6 +23,8 @@ from survey_app.models import (
     ResponseReview,
     Target,
 )
+from survey_app.services import desk_drops, periods, scorecards, wide_export
+from survey_app.services.accounts import UnitTree
 
 from .conftest import response_of_unit
 
@@ -34,11 +34,11 @@ def _year() -> str:
     return str(today.year if today.month >= 7 else today.year - 1)
 
 
-def _card(app: Flask, code: str) -> scoring.Scorecard:
+def _card(app: Flask, code: str) -> scorecards.Scorecard:
     with app.app_context():
         db = get_session()
         tree = UnitTree.load(db)
-        return scoring.build_scorecard(db, tree, tree.by_code[code], periods.parse(_year()))
+        return scorecards.build_scorecard(db, tree, tree.by_code[code], periods.parse(_year()))
 
 
 def _number(value: float) -> str:
@@ -297,12 +297,12 @@ def test_a_sudden_drop_of_a_desks_daily_score_is_found() -> None:
             ],
         }
     )
-    for code in scoring.item_columns(q)[0]:
+    for code in wide_export.item_columns(q)[0]:
         frame[code] = [r[3] for r in rows] if code in items else None
-    drops = scoring.desk_drops(
+    drops = desk_drops.desk_drops(
         frame,
         q,
-        settings=scoring.settings_for(30),
+        settings=scorecards.settings_for(30),
         zone="Asia/Ho_Chi_Minh",
         last_day=last,
         points=15,

@@ -1,38 +1,27 @@
-"""Storing a checked response: one transaction, one row per answer, stored once per UUID."""
+"""Writing a checked response: one transaction, one row per answer, stored once per UUID.
+
+Only the intake (``services.intake``) calls the writers here; channels go through it.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, exists, insert, select, text
+from sqlalchemy import Connection, Engine, bindparam, exists, insert, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from questionnaires import CheckedAnswers
 
-from .db import Database
-from .models import (
-    Answer,
-    Comment,
-    Desk,
-    InvitationUse,
-    Response,
-    Service,
-    Unit,
-    utcnow,
-)
-from .questionnaire_store import PublishedVersion
+from ..db import Database
+from ..models import Desk, InvitationUse, Response, Service, utcnow
 
 # The tables themselves: the submit path uses Core inserts (see add_response).
-RESPONSES = cast(Table, Response.__table__)
-ANSWERS = cast(Table, Answer.__table__)
-COMMENTS = cast(Table, Comment.__table__)
-INVITATION_USES = cast(Table, InvitationUse.__table__)
-DESKS = cast(Table, Desk.__table__)
-UNITS = cast(Table, Unit.__table__)
+from ..models.tables import ANSWERS, COMMENTS, DESKS, INVITATION_USES, RESPONSES, UNITS
+from .questionnaire_store import PublishedVersion
 
 
 @dataclass(frozen=True)
@@ -52,6 +41,20 @@ class NewResponse:
     invitation_digest: str | None = None
 
 
+@dataclass(frozen=True)
+class Written:
+    """Where a response was written: its id, desk, unit and the time it was stored."""
+
+    id: int
+    desk_id: int
+    unit_id: int
+    submitted_at: datetime
+
+
+#: Called with the connection and the written row, inside the transaction that wrote it.
+Then = Callable[[Connection, Written], None]
+
+
 def response_exists(session: Session, response_uuid: uuid.UUID) -> bool:
     return bool(session.scalar(select(exists().where(Response.uuid == response_uuid))))
 
@@ -69,10 +72,14 @@ def invitation_used(session: Session, desk: Desk, digest: str) -> bool:
 
 
 def add_response(
-    session: Session, desk: Desk, new: NewResponse, *, submitted_at: datetime | None = None
-) -> int:
-    """Insert the response at ``desk`` with its answers, comment and invitation use (no commit);
-    returns its id.
+    session: Session,
+    desk: Desk,
+    new: NewResponse,
+    *,
+    submitted_at: datetime | None = None,
+    then: Then | None = None,
+) -> Written:
+    """Insert the response at ``desk`` with its answers, comment and invitation use (no commit).
 
     Statements run at once, so a duplicate UUID or an answered dossier raises IntegrityError here
     (unique constraints, also against a concurrent request); the caller rolls back and decides
@@ -80,29 +87,56 @@ def add_response(
     """
     # The session's own connection, so these inserts share its transaction, but without the
     # ORM's statement handling, which is most of the cost of a Core insert run through it.
-    return _insert(session.connection(), desk.id, desk.unit_id, new, submitted_at or utcnow())
+    connection = session.connection()
+    now = submitted_at or utcnow()
+    written = Written(
+        _insert(connection, desk.id, desk.unit_id, new, now), desk.id, desk.unit_id, now
+    )
+    if then is not None:
+        then(connection, written)
+    return written
 
 
-def add_response_at_desk(database: Database, desk_code: str, new: NewResponse) -> int | None:
-    """Store the response at the active desk with this public code, committed; returns its id,
+def add_response_at_desk(
+    database: Database, desk_code: str, new: NewResponse, *, then: Then | None = None
+) -> Written | None:
+    """Store the response at the active desk with this public code, committed; returns where,
     or None when there is no such active desk (nothing is stored then).
 
     The citizen survey's submit path, the hottest code in the app: on PostgreSQL one statement
     (one round trip, atomic on its own) finds the desk and inserts everything; elsewhere one
-    short transaction does the same in steps. A duplicate UUID or an answered dossier raises
-    IntegrityError and stores nothing.
+    short transaction does the same in steps. ``then`` runs in the same transaction (on
+    PostgreSQL the statement then runs inside BEGIN … COMMIT rather than by itself). A duplicate
+    UUID or an answered dossier raises IntegrityError and stores nothing.
     """
     now = utcnow()
     if database.autocommit is not None:
-        return _store_in_one_statement(database.autocommit, _store_params(desk_code, new, now))
+        params = _store_params(desk_code, new, now)
+        if then is None:
+            row = _store_in_one_statement(database.autocommit, params)
+            return None if row is None else Written(row[0], row[1], row[2], now)
+        with database.engine.begin() as connection:
+            found = connection.execute(_STORE_AT_DESK, params).first()
+            if found is None:
+                return None
+            written = Written(found[0], found[1], found[2], now)
+            then(connection, written)
+            return written
     with database.engine.begin() as connection:
         desk = connection.execute(_ACTIVE_DESK, {"code": desk_code}).first()
         if desk is None:
             return None
-        return _insert(connection, desk.id, desk.unit_id, new, now)
+        written = Written(
+            _insert(connection, desk.id, desk.unit_id, new, now), desk.id, desk.unit_id, now
+        )
+        if then is not None:
+            then(connection, written)
+        return written
 
 
-def _store_in_one_statement(engine: Engine, params: dict[str, object]) -> int | None:
+def _store_in_one_statement(
+    engine: Engine, params: dict[str, object]
+) -> tuple[int, int, int] | None:
     try:
         return _run_store(engine, params)
     except DBAPIError as error:
@@ -116,10 +150,10 @@ def _store_in_one_statement(engine: Engine, params: dict[str, object]) -> int | 
         return _run_store(engine, params)
 
 
-def _run_store(engine: Engine, params: dict[str, object]) -> int | None:
+def _run_store(engine: Engine, params: dict[str, object]) -> tuple[int, int, int] | None:
     with engine.connect() as connection:
-        response_id: int | None = connection.execute(_STORE_AT_DESK, params).scalar()
-        return response_id
+        row = connection.execute(_STORE_AT_DESK, params).first()
+        return None if row is None else (row[0], row[1], row[2])
 
 
 def _response_row(new: NewResponse, now: datetime) -> dict[str, object]:
@@ -192,7 +226,7 @@ _STORE_AT_DESK = text(
             :submitted_at, :answered_at, :duration_seconds, :language, :valid, :flags,
             :via_invitation
         FROM desk
-        RETURNING id, desk_id
+        RETURNING id, desk_id, unit_id
     ), answer AS (
         INSERT INTO answers (response_id, item, code)
         SELECT response.id, given.item, given.code
@@ -207,7 +241,7 @@ _STORE_AT_DESK = text(
         SELECT response.desk_id, CAST(:digest AS VARCHAR), CAST(:used_on AS DATE) FROM response
         WHERE CAST(:digest AS VARCHAR) IS NOT NULL
     )
-    SELECT id FROM response
+    SELECT id, desk_id, unit_id FROM response
     """
 ).bindparams(
     bindparam("uuid", type_=RESPONSES.c.uuid.type),

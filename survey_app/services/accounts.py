@@ -12,7 +12,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,8 @@ from flask import g, has_request_context, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import ROLES, ApiToken, AuditEvent, Officer, Unit, utcnow
+from ..models import ROLES, ApiToken, AuditEvent, Officer, Unit, utcnow
+from .pagination import Page, page_of
 
 # argon2-cffi's defaults are RFC 9106's low-memory profile (Argon2id, 64 MiB, t=3).
 _hasher = PasswordHasher()
@@ -255,3 +256,25 @@ def record(
     )
     session.add(event)
     return event
+
+
+def all_officers(session: Session) -> Sequence[Officer]:
+    return session.scalars(select(Officer).order_by(Officer.username)).all()
+
+
+def all_api_tokens(session: Session) -> Sequence[ApiToken]:
+    return session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
+
+
+def audit_page(session: Session, action: str, number: int) -> Page:
+    """A page of the audit log (``action``: only that kind, or every kind if empty), newest
+    first."""
+    query = select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return page_of(session, query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), number)
+
+
+def audit_actions(session: Session) -> Sequence[str]:
+    """The kinds of event the log holds, for its filter."""
+    return session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()

@@ -13,14 +13,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from questionnaires import check_answers
-
-from . import accounts
-from .models import Desk, Officer, Service, Target, Unit
+from ..config import DEFAULTS
+from ..models import Desk, Officer, Service, Target, Unit
+from . import accounts, intake
+from .integrity import Circumstances
 from .questionnaire_store import current_version
-from .responses import NewResponse, add_response
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+#: Demo data is flagged by the default web threshold, whatever the running app is set to, so the
+#: same seed gives the same data everywhere.
+DEMO_MIN_SECONDS = int(DEFAULTS["SURVEY_MIN_SECONDS"])  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
@@ -242,24 +244,19 @@ def load_demo(session: Session, *, responses: int = 3000, seed: int = 2024) -> s
             raw["RTYPE"] = 2 if rng.random() < 0.15 else 1
         if rng.random() < 0.12:
             raw["comment"] = rng.choice(POSITIVE if person > 1.1 else NEGATIVE)
-        checked = check_answers(questionnaire, raw)
         # Most take about a minute; a few race through (the "too_fast" flag's reason to exist).
         duration = (
             rng.randint(3, 9) if rng.random() < 0.015 else int(math.exp(rng.gauss(4.2, 0.45)))
         )
-        add_response(
-            session,
-            desk,
-            NewResponse(
+        intake.store(
+            intake.InSession(session, desk, submitted_at=when),
+            intake.Received(
                 uuid=uuid.UUID(int=rng.getrandbits(128), version=4),
-                version=version,
-                answers=checked,
+                checked=intake.check(version, raw),
                 channel="qr" if rng.random() < 0.85 else "web",
+                circumstances=Circumstances(duration, DEMO_MIN_SECONDS),
                 service=rng.choice(services) if rng.random() < 0.4 else None,
-                duration_seconds=duration,
-                flags=("too_fast",) if duration < 10 else (),
             ),
-            submitted_at=when,
         )
     units = 2 + 1 + len(COMMUNES)
     officers = _add_officers(session)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 import questionnaires
 from questionnaires import Questionnaire
 
-from .models import QuestionnaireVersion
+from ..models import QuestionnaireVersion
 
 
 class VersionConflict(Exception):

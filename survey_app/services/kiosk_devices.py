@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -140,3 +141,11 @@ def revoke(session: Session, device: KioskDevice, *, now: datetime | None = None
         .values(expires_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def devices_with_desks(session: Session, desk_id: int | None = None) -> Sequence[KioskDevice]:
+    """Every kiosk device (or those of one desk) with its desk loaded, oldest first."""
+    query = select(KioskDevice).options(joinedload(KioskDevice.desk)).order_by(KioskDevice.id)
+    if desk_id is not None:
+        query = query.where(KioskDevice.desk_id == desk_id)
+    return session.scalars(query).all()

@@ -1,0 +1,1 @@
+"""The app's logic between the blueprints and the models/analysis: one module per idea."""

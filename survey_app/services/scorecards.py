@@ -1,0 +1,371 @@
+"""Scorecards: the scores of a unit (and those below it) or a desk for a period, assembled for
+the dashboard, the reports and the API. No score is computed here: every number comes from
+analysis/ (score, rank_units, join_targets, compare, drivers, tidy_scores).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import analysis
+import questionnaires
+from analysis import OPTIONAL_COLUMNS, TIDY_COLUMNS, ScoringSettings
+from questionnaires import Questionnaire
+
+from ..models import Desk, Target, Unit
+from ..models.tables import RESPONSES
+from . import periods
+from .accounts import UnitTree
+from .desk_drops import Drop, compare, desk_drops, local_dates, zone_today
+from .index_codes import headline_codes
+from .periods import Period
+from .wide_export import load_responses
+
+
+def units_frame(tree: UnitTree, root: Unit) -> pd.DataFrame:
+    """The roll-up tree below ``root`` as analysis/ takes it (``unit_code, parent_code``)."""
+    ids = tree.subtree_ids(root.id)
+    rows = [
+        (u.code, None if u.id == root.id else tree.units[u.parent_id].code)  # type: ignore[index]
+        for u in tree.units.values()
+        if u.id in ids
+    ]
+    return pd.DataFrame(rows, columns=["unit_code", "parent_code"])
+
+
+def targets_frame(session: Session, unit_ids: set[int] | None) -> pd.DataFrame:
+    """Targets as analysis.join_targets reads them (``unit_code, index, period, target``)."""
+    query = select(Unit.code, Target.code, Target.period, Target.value).join(Unit)
+    if unit_ids is not None:
+        query = query.where(Target.unit_id.in_(sorted(unit_ids)))
+    rows = session.execute(query).all()
+    return pd.DataFrame(rows, columns=["unit_code", "index", "period", "target"])
+
+
+@dataclass(frozen=True)
+class ScorecardSettings:
+    """The app's settings a scorecard is built by (one place for the dashboard, reports, API)."""
+
+    min_n: int = 30
+    zone: str = "Asia/Ho_Chi_Minh"
+    drop_points: float = 15
+    drop_min_n: int = 5
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ScorecardSettings:
+        return cls(
+            min_n=int(config["SCORE_MIN_N"]),
+            zone=str(config["TIME_ZONE"]),
+            drop_points=float(config["DROP_ALERT_POINTS"]),
+            drop_min_n=int(config["DROP_ALERT_MIN_N"]),
+        )
+
+
+def unit_scorecard(
+    session: Session,
+    tree: UnitTree,
+    unit: Unit,
+    period: Period,
+    questionnaire: Questionnaire,
+    settings: ScorecardSettings,
+) -> Scorecard:
+    """:func:`build_scorecard` by the app's settings."""
+    return build_scorecard(
+        session,
+        tree,
+        unit,
+        period,
+        questionnaire=questionnaire,
+        min_n=settings.min_n,
+        zone=settings.zone,
+        drop_points=settings.drop_points,
+        drop_min_n=settings.drop_min_n,
+    )
+
+
+def desk_scorecard(
+    session: Session, desk: Desk, period: Period, settings: ScorecardSettings
+) -> DeskCard:
+    """:func:`build_desk_card` by the app's settings."""
+    return build_desk_card(
+        session,
+        desk,
+        period,
+        min_n=settings.min_n,
+        zone=settings.zone,
+        drop_points=settings.drop_points,
+        drop_min_n=settings.drop_min_n,
+    )
+
+
+def settings_for(min_n: int) -> ScoringSettings:
+    return ScoringSettings(min_n=min_n)
+
+
+# -- the scorecard of a unit and period ------------------------------------------------------
+
+
+@dataclass
+class Scorecard:
+    """Everything the dashboard and reports show for one unit (and those below) and period."""
+
+    unit: Unit
+    period: Period
+    previous: Period
+    questionnaire: Questionnaire
+    #: Tidy scores (SIPAS.md §7) of the unit and every unit below it in the period, with
+    #: ``target, gap, rank, rank_change, p_change``.
+    table: pd.DataFrame
+    #: The same for the previous period (for the change column).
+    previous_table: pd.DataFrame
+    #: Response counts per unit (received, scored, invalid, excluded …) in the period.
+    counts: pd.DataFrame
+    #: SIPAS and elements of the unit if officers' exclusions were undone.
+    kept_all: pd.DataFrame
+    #: Monthly scores of the unit over the 12 months ending with the period.
+    trend: pd.DataFrame
+    #: Importance–performance of the criteria in the unit.
+    drivers: pd.DataFrame
+    #: Tidy scores of the unit's own desks in the period.
+    desks: pd.DataFrame
+    drops: list[Drop] = field(default_factory=list)
+    min_n: int = 30
+    #: The trend's months (labels), oldest first.
+    months: list[str] = field(default_factory=list)
+
+    def unit_rows(self, unit_code: str | None = None) -> pd.DataFrame:
+        code = unit_code or self.unit.code
+        return self.table[self.table["unit_code"] == code]
+
+    @property
+    def headline_codes(self) -> tuple[str, ...]:
+        return headline_codes(self.questionnaire)
+
+    def headline(self, unit_code: str | None = None) -> pd.DataFrame:
+        rows = self.unit_rows(unit_code)
+        codes = list(self.headline_codes)
+        return rows[rows["code"].isin(codes)].set_index("code").reindex(codes)
+
+    def value(self, code: str, column: str = "index", unit_code: str | None = None) -> Any:
+        rows = self.unit_rows(unit_code)
+        found = rows.loc[rows["code"] == code, column]
+        return None if found.empty or pd.isna(found.iloc[0]) else found.iloc[0]
+
+    @property
+    def scored(self) -> int:
+        found = self.counts.loc[self.counts["unit_code"] == self.unit.code, "scored"]
+        return int(found.iloc[0]) if len(found) else 0
+
+
+def empty_tidy(groups: tuple[str, ...]) -> pd.DataFrame:
+    """A tidy scores table with no rows (a period without responses)."""
+    return pd.DataFrame(columns=[*groups, *TIDY_COLUMNS, *OPTIONAL_COLUMNS])
+
+
+def _trend_end(period: Period, zone: str) -> date:
+    """The trend ends with the period, or this month if the period is still running."""
+    today = zone_today(zone)
+    return min(period.end, today) if period.start <= today else period.end
+
+
+def monthly_trend(
+    rows: pd.DataFrame,
+    q: Questionnaire,
+    months: list[Period],
+    settings: ScoringSettings,
+    zone: str,
+) -> pd.DataFrame:
+    """The headline indices month by month (an empty table when there is no response)."""
+    if not len(rows):
+        return empty_tidy(("period",))
+    ranges = [m.as_range() for m in months]
+    trend = analysis.score(
+        rows, q, by=["period"], period=ranges, settings=settings, timezone=zone
+    ).to_frame()
+    return trend[trend["code"].isin(headline_codes(q))].reset_index(drop=True)
+
+
+def build_scorecard(
+    session: Session,
+    tree: UnitTree,
+    unit: Unit,
+    period: Period,
+    *,
+    questionnaire: Questionnaire | None = None,
+    min_n: int = 30,
+    zone: str = "Asia/Ho_Chi_Minh",
+    drop_points: float = 15,
+    drop_min_n: int = 5,
+) -> Scorecard:
+    """Score ``unit`` (pooled with every unit below it) and each unit below it in ``period``,
+    with the previous period, targets, ranks, the monthly trend, drivers and desks."""
+    q = questionnaire or questionnaires.get("sipas-service")
+    settings = settings_for(min_n)
+    previous = period.previous()
+    months = periods.last_months(_trend_end(period, zone), 12)
+    first = min(previous.start, months[0].start)
+    start, _ = periods.Period("window", "custom", first, period.end).utc_bounds(zone)
+    _, end = period.utc_bounds(zone)
+    ids = tree.subtree_ids(unit.id)
+    rows = load_responses(session, q, unit_ids=ids, start=start, end=end)
+    tree_frame = units_frame(tree, unit)
+
+    both = [previous.as_range(), period.as_range()]
+    main = analysis.score(
+        rows,
+        q,
+        by=["unit_code", "period"],
+        period=both,
+        units=tree_frame,
+        settings=settings,
+        timezone=zone,
+    )
+    if main.table.empty:
+        # No response in either period. analysis.rank_units cannot rank an empty table
+        # (reported to analysis/), and there is nothing to rank.
+        current = before = empty_tidy(("unit_code", "period"))
+        counts = pd.DataFrame(
+            columns=[
+                "unit_code",
+                "period",
+                "received",
+                "scored",
+                "invalid",
+                "marked_not_valid",
+                "flagged",
+                "flag_excluded",
+            ]
+        )
+    else:
+        # A district's public administration center is not ranked among its communes.
+        rankable = [
+            code in tree.by_code and tree.by_code[code].kind != "center"
+            for code in main.table["unit_code"]
+        ]
+        ranks = analysis.rank_units(
+            dataclasses.replace(main, table=main.table.loc[rankable]), units=tree_frame
+        )
+        targets = analysis.join_targets(main, targets_frame(session, ids))
+        changes = compare(main)
+        tidy = analysis.tidy_scores(main, targets=targets, ranks=ranks, changes=changes)
+        current = tidy[tidy["period"] == period.label].reset_index(drop=True)
+        before = tidy[tidy["period"] == previous.label].reset_index(drop=True)
+        counts = main.responses
+        counts = counts[counts["period"] == period.label].reset_index(drop=True)
+
+    in_period = rows[local_dates(rows, zone).between(period.start, period.end)]
+    kept = empty_tidy(())
+    driver_table = pd.DataFrame()
+    if len(in_period):
+        kept = analysis.score(
+            in_period.assign(valid=in_period["valid_kept"]), q, settings=settings, timezone=zone
+        ).to_frame()
+        kept = kept[kept["code"].isin(headline_codes(q))].reset_index(drop=True)
+        try:
+            driver_table = analysis.drivers(
+                in_period, q, settings=settings, timezone=zone
+            ).to_frame()
+        except analysis.AnalysisError:
+            driver_table = pd.DataFrame()
+
+    monthly = rows[local_dates(rows, zone) >= months[0].start]
+    trend = monthly_trend(monthly, q, months, settings, zone)
+
+    own_desks = in_period[in_period["unit_code"] == unit.code]
+    desks = (
+        analysis.score(own_desks, q, by=["desk_code"], settings=settings).to_frame()
+        if len(own_desks)
+        else pd.DataFrame(columns=["desk_code", "code", "index", "n"])
+    )
+    drops = desk_drops(
+        rows,
+        q,
+        settings=settings,
+        zone=zone,
+        last_day=min(period.end, zone_today(zone)),
+        points=drop_points,
+        min_n=drop_min_n,
+    )
+    return Scorecard(
+        unit=unit,
+        period=period,
+        previous=previous,
+        questionnaire=q,
+        table=current,
+        previous_table=before,
+        counts=counts,
+        kept_all=kept,
+        trend=trend,
+        drivers=driver_table,
+        desks=desks,
+        drops=drops,
+        min_n=min_n,
+        months=[m.label for m in months],
+    )
+
+
+# -- a desk ----------------------------------------------------------------------------------
+
+
+@dataclass
+class DeskCard:
+    desk: Desk
+    period: Period
+    questionnaire: Questionnaire
+    table: pd.DataFrame
+    trend: pd.DataFrame
+    drops: list[Drop]
+    months: list[str]
+
+
+def build_desk_card(
+    session: Session,
+    desk: Desk,
+    period: Period,
+    *,
+    questionnaire: Questionnaire | None = None,
+    min_n: int = 30,
+    zone: str = "Asia/Ho_Chi_Minh",
+    drop_points: float = 15,
+    drop_min_n: int = 5,
+) -> DeskCard:
+    q = questionnaire or questionnaires.get(desk.questionnaire)
+    settings = settings_for(min_n)
+    months = periods.last_months(_trend_end(period, zone), 12)
+    start, _ = periods.Period(
+        "w", "custom", min(months[0].start, period.start), period.end
+    ).utc_bounds(zone)
+    _, end = period.utc_bounds(zone)
+    rows = load_responses(
+        session,
+        q,
+        unit_ids=None,
+        start=start,
+        end=end,
+        extra_where=[RESPONSES.c.desk_id == desk.id],
+    )
+    in_period = rows[local_dates(rows, zone).between(period.start, period.end)]
+    table = (
+        analysis.score(in_period, q, settings=settings).to_frame()
+        if len(in_period)
+        else empty_tidy(())
+    )
+    trend = monthly_trend(rows, q, months, settings, zone)
+    drops = desk_drops(
+        rows,
+        q,
+        settings=settings,
+        zone=zone,
+        last_day=min(period.end, zone_today(zone)),
+        points=drop_points,
+        min_n=drop_min_n,
+    )
+    return DeskCard(desk, period, q, table, trend, drops, [m.label for m in months])
