@@ -9,8 +9,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .. import accounts
 from ..db import get_engine, get_session
+from ..services import accounts
 from . import subjects
 from .backup import BackupError, default_file_name, make_backup, restore_backup
 from .retention import RetentionError, RetentionPolicy, purge

@@ -10,8 +10,8 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .. import invitations
 from ..models import Comment, CommentFollowUp, Desk, InvitationUse, Response
+from ..services import invitations
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 import questionnaires
 from survey_app.db import get_database
 from survey_app.models import QuestionnaireVersion
-from survey_app.questionnaire_store import publish
+from survey_app.services.questionnaire_store import publish
 
 
 def test_two_workers_publishing_the_same_version_both_get_it(app: Flask) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import given
 from sqlalchemy import select
 
-from survey_app import accounts
 from survey_app.db import get_session
 from survey_app.models import Unit
+from survey_app.services import accounts
 
 from .conftest import SCALE, Fuzzed, examples, no_server_errors
 

@@ -11,7 +11,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, MetaData, Table, select
 
-from survey_app import accounts
 from survey_app.db import get_session
 from survey_app.models import (
     Base,
@@ -23,6 +22,7 @@ from survey_app.models import (
     ResponseReview,
     Unit,
 )
+from survey_app.services import accounts
 
 from ..conftest import enrolment_code, kiosk_response
 from ..officer.conftest import load_demo, sign_in, tokens

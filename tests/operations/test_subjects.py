@@ -8,9 +8,9 @@ from datetime import date
 from flask import Flask
 from sqlalchemy import func, select
 
-from survey_app import invitations
 from survey_app.db import get_session
 from survey_app.models import Answer, AuditEvent, Comment, Desk, InvitationUse, Response
+from survey_app.services import invitations
 
 from ..conftest import TEST_SECRET
 
