@@ -132,7 +132,7 @@ def _score_on_dask(
     from .summaries import score_summaries
 
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise AnalysisError(f"cannot reach the Dask scheduler {scheduler} ({exc})") from None
     with client:
