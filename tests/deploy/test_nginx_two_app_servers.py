@@ -274,7 +274,9 @@ def send(port: int, citizen: Citizen, outcome: Outcome) -> None:
             status, answer, _body = request(
                 port, "POST", "/s/TEST1", body=citizen.body, headers=headers
             )
-        except OSError as error:
+        # A reply cut off mid-body (IncompleteRead) is a failure the citizen sees too: like a
+        # refused connection, they send the same form (same submission id) again.
+        except (OSError, http.client.HTTPException) as error:
             failure = f"{type(error).__name__}"
         else:
             if status == 303 and "/cam-on" in answer.get("location", ""):
