@@ -7,9 +7,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, PasswordField, SelectField, StringField
+from wtforms import DecimalField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput
 
 from ..config import DEFAULTS
 from ..db import get_session
@@ -277,11 +278,24 @@ class TokenForm(FlaskForm):
         validators=[DataRequired(_l("Vui lòng nhập tên.")), Length(max=200)],
     )
     unit = SelectField(_l("Phạm vi đơn vị"), choices=[], validators=[Optional()])
+    # The one-stop system's writes (invitations, dossier events); a token always reads.
+    scopes = SelectMultipleField(
+        _l("Quyền ghi (hệ thống một cửa)"),
+        choices=[],
+        validators=[Optional()],
+        option_widget=CheckboxInput(),
+    )
 
 
 def _token_form() -> TokenForm:
     form = TokenForm()
     form.unit.choices = options([("", _("Mọi đơn vị")), *_scope_unit_pairs()])
+    form.scopes.choices = options(
+        [
+            ("invitations:write", _("Tạo lời mời khảo sát cho hồ sơ")),
+            ("dossiers:write", _("Gửi sự kiện hồ sơ, phản ánh kiến nghị")),
+        ]
+    )
     return form
 
 
@@ -307,7 +321,11 @@ def issue_api_token() -> ResponseReturnValue:
     db = get_session()
     unit = unit_or_abort(form.unit.data) if form.unit.data else None
     row, secret = accounts.issue_token(
-        db, name=form.name.data, unit=unit, created_by=current_officer()
+        db,
+        name=form.name.data,
+        unit=unit,
+        created_by=current_officer(),
+        scopes=form.scopes.data or (),
     )
     accounts.record(
         db,
@@ -316,6 +334,7 @@ def issue_api_token() -> ResponseReturnValue:
         target=row.name,
         token=row.prefix,
         unit=unit.code if unit else None,
+        scopes=row.scopes,
     )
     db.commit()
     return _tokens_page(_token_form(), secret=secret)
