@@ -63,6 +63,12 @@ class Board:
     settings: d766.Group5Settings
     label: str = d766.LABEL
 
+    @property
+    def has_data(self) -> bool:
+        """Whether any dossier or petition of the unit counts in the period."""
+        first = self.table.iloc[0]
+        return bool(first["dossiers"] or first["petitions"])
+
     def rows(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for record in self.table.to_dict(orient="records"):
