@@ -16,7 +16,7 @@ from ..config import DEFAULTS
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import ROLES, ApiToken, Officer, Target, utcnow
-from ..services import accounts, periods
+from ..services import accounts, decision766, periods
 from ..services import targets as plan_targets
 from ..services.index_codes import target_codes
 from . import bp
@@ -26,7 +26,10 @@ from .feedback import page_number
 from .formatting import options
 
 #: The default questionnaire's indices first (SIPAS, its elements, HL), then other forms' own.
-TARGET_CODES = target_codes(str(DEFAULTS["DEFAULT_QUESTIONNAIRE"]))
+TARGET_CODES = (
+    *target_codes(str(DEFAULTS["DEFAULT_QUESTIONNAIRE"])),
+    decision766.TARGET_CODE,  # Decision 766 group 5, in points out of 18
+)
 
 
 class TargetForm(FlaskForm):
