@@ -181,6 +181,18 @@ def test_write_scopes_and_unit_scope_are_enforced(
     assert outside.status_code == 422
     assert outside.get_json()["problems"][0]["rule"] == "out_of_scope"
     assert post(client, "/api/v1/invitations", one, writers.everything).status_code == 200
+    # Events: the commune may not touch a dossier received at the district's desk.
+    t = _stamp(NOW - timedelta(days=3))
+    received = {"key": "x1", "type": "received", "dossier": "HS-D", "desk": field.other_desk,
+                "at": t}  # fmt: skip
+    assert (
+        post(client, "/api/v1/dossiers", {"events": [received]}, writers.everything).status_code
+        == 200
+    )
+    returned = {"key": "x2", "type": "returned", "dossier": "HS-D", "at": t}
+    answer = post(client, "/api/v1/dossiers", {"events": [returned]}, writers.commune)
+    assert answer.status_code == 422
+    assert answer.get_json()["problems"][0]["rule"] == "out_of_scope"
 
 
 @pytest.mark.parametrize(

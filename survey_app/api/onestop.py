@@ -168,7 +168,11 @@ def create_invitations() -> ResponseReturnValue:
         )
     except invitation_requests.InvitationsRefused as error:
         _refused(error, "invalid_dossiers")
-    sender = invitation_sender.from_settings(config) if sending else None
+    try:
+        sender = invitation_sender.from_settings(config) if sending else None
+    except ValueError as error:
+        current_app.logger.error("invitation sender misconfigured: %s", error)
+        api_error(503, "unavailable", "sending is not configured on this server; ask without send")
     rows = []
     for item in made:
         link = public_survey_url(item.desk_code, item.token)

@@ -395,7 +395,9 @@ def apply(
             if allowed_unit_ids is not None and desk[1] not in allowed_unit_ids:
                 refuse("out_of_scope", f"desk {event.desk} is outside this token's units")
                 continue
-        message = _apply_one(event, desk, dossier_digest, petition_digest, dossiers, petitions)
+        message = _apply_one(
+            event, desk, dossier_digest, petition_digest, dossiers, petitions, allowed_unit_ids
+        )
         if message is not None:
             refuse(*message)
             continue
@@ -415,6 +417,7 @@ def _apply_one(
     petition_digest: dict[str, str],
     dossiers: dict[str, _State],
     petitions: dict[str, _State],
+    allowed_unit_ids: set[int] | None,
 ) -> tuple[str, str] | None:
     """Apply one event to the facts in memory; the (rule, message) it breaks, or None."""
     stamp = event.at.isoformat()
@@ -470,6 +473,8 @@ def _apply_one(
             dossier = dossiers.get(about)
             if dossier is None:
                 return "received_first", f"dossier {event.dossier} has not been received"
+            if allowed_unit_ids is not None and dossier.values["unit_id"] not in allowed_unit_ids:
+                return "out_of_scope", f"dossier {event.dossier} is outside this token's units"
             dossier.values["has_petition"] = True
             dossier.changed = True
         petitions[digest] = _State(
@@ -499,6 +504,8 @@ def _apply_one(
         state = dossiers.get(dossier_digest[event.dossier])
         if state is None:
             return "received_first", "send its 'received' event first"
+    if allowed_unit_ids is not None and state.values["unit_id"] not in allowed_unit_ids:
+        return "out_of_scope", "it was received at a desk outside this token's units"
     received = state.values["received_at"]
     if event.kind == "due":
         assert event.due_at is not None
