@@ -42,6 +42,8 @@ PORT = 5301
 BASE = f"http://127.0.0.1:{PORT}"
 COMMUNES = 60
 SECRET = "benchmark-secret"
+#: Fixed for the whole run, so events made twice are the same events (same fingerprints).
+EVENTS_START = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=20)
 
 
 def sh(*args: str, check: bool = True) -> None:
@@ -153,7 +155,7 @@ def events(prefix: str, count: int) -> list[dict[str, Any]]:
     """``count`` events: per dossier received, returned, rated, plus petitions."""
     codes = desks()
     rng = np.random.default_rng(766)
-    base = datetime.now(UTC) - timedelta(days=20)
+    base = EVENTS_START
     out: list[dict[str, Any]] = []
     i = 0
     while len(out) < count:

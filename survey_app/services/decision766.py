@@ -113,9 +113,10 @@ def _missing(value: Any) -> bool:
 
 def counts_by_unit(
     session: Session, start: datetime, end: datetime, as_of: datetime, unit_ids: set[int]
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict[int, int]]:
     """The tally of analysis.decision766 per ``unit_id`` (the unit that received each dossier
-    or petition), counted by the database with the same rules as ``tally``."""
+    or petition), counted by the database with the same rules as ``tally``; and the dossiers
+    returned in the period per desk id (from the same pass over the month's dossiers)."""
     D, P = OnestopDossier, OnestopPetition
     overdue = or_(
         D.overdue_reported.is_(True),
@@ -123,15 +124,19 @@ def counts_by_unit(
         and_(D.returned_at.is_(None), D.due_at < as_of),
     )
     flagged = or_(D.rating == "not_satisfied", D.has_petition.is_(True))
+    # A returned dossier's settled_at is its returned_at: "returned in the period" is
+    # "settled in the period and returned".
     dossier_rows = session.execute(
         select(
             D.unit_id,
+            D.desk_id,
             func.count(),
             func.sum(case((overdue, 1), else_=0)),
             func.sum(case((flagged, 1), else_=0)),
+            func.sum(case((D.returned_at.is_not(None), 1), else_=0)),
         )
         .where(D.settled_at >= start, D.settled_at < end, D.unit_id.in_(sorted(unit_ids)))
-        .group_by(D.unit_id)
+        .group_by(D.unit_id, D.desk_id)
     ).all()
     on_time = and_(P.handled_at.is_not(None), or_(P.due_at.is_(None), P.handled_at <= P.due_at))
     failing = or_(
@@ -150,14 +155,27 @@ def counts_by_unit(
         .where(P.settled_at >= start, P.settled_at < end, P.unit_id.in_(sorted(unit_ids)))
         .group_by(P.unit_id)
     ).all()
-    d = pd.DataFrame(dossier_rows, columns=["unit_id", *d766.COUNT_COLUMNS[:3]])
+    by_desk = pd.DataFrame(
+        dossier_rows, columns=["unit_id", "desk_id", *d766.COUNT_COLUMNS[:3], "returned"]
+    )
+    returned = by_desk.groupby("desk_id")["returned"].sum()
+    d = by_desk.groupby("unit_id", as_index=False)[list(d766.COUNT_COLUMNS[:3])].sum()
     p = pd.DataFrame(petition_rows, columns=["unit_id", *d766.COUNT_COLUMNS[3:]])
     merged = d.merge(p, on="unit_id", how="outer").fillna(0)
-    return merged.astype({c: "int64" for c in ("unit_id", *d766.COUNT_COLUMNS)})
+    counts = merged.astype({c: "int64" for c in ("unit_id", *d766.COUNT_COLUMNS)})
+    per_desk = {
+        int(desk): int(n) for desk, n in zip(returned.index, returned.to_numpy(), strict=True)
+    }
+    return counts, per_desk
 
 
 def _desk_rates(
-    session: Session, tree: UnitTree, unit_ids: set[int], start: datetime, end: datetime
+    session: Session,
+    tree: UnitTree,
+    unit_ids: set[int],
+    start: datetime,
+    end: datetime,
+    dossiers: dict[int, int],
 ) -> list[DeskRate]:
     desks = session.execute(
         select(Desk.id, Desk.code, Desk.name, Desk.unit_id).where(
@@ -165,17 +183,6 @@ def _desk_rates(
         )
     ).all()
     ids = [d.id for d in desks]
-    dossiers: dict[int, int] = dict(
-        session.execute(
-            select(OnestopDossier.desk_id, func.count())
-            .where(
-                OnestopDossier.desk_id.in_(ids),
-                OnestopDossier.returned_at >= start,
-                OnestopDossier.returned_at < end,
-            )
-            .group_by(OnestopDossier.desk_id)
-        ).all()
-    )
     responses: dict[int, int] = dict(
         session.execute(
             select(Response.desk_id, func.count())
@@ -233,7 +240,8 @@ def board(
     start, end = period.utc_bounds(time_zone)
     as_of = min(end, now or datetime.now(UTC))
     subtree = tree.subtree_ids(unit.id)
-    counts = counts_by_unit(session, start, end, as_of, subtree).set_index("unit_id")
+    counts, returned = counts_by_unit(session, start, end, as_of, subtree)
+    counts = counts.set_index("unit_id")
     communes = [
         u for uid in subtree if (u := tree.units[uid]).kind in COMMUNE_KINDS and u.id != unit.id
     ]
@@ -261,6 +269,6 @@ def board(
         unit,
         period,
         scored,
-        _desk_rates(session, tree, subtree, start, end),
+        _desk_rates(session, tree, subtree, start, end, returned),
         settings,
     )
