@@ -265,13 +265,35 @@ def group5(
     settings: Group5Settings | None = None,
 ) -> Group5Result:
     """Group 5 per group from per-dossier and per-petition frames: :func:`score_tally` of
-    :func:`tally` (see both for the columns and the formulas)."""
+    :func:`tally` (see both for the columns and the formulas).
+
+    Examples
+    --------
+    One dossier returned on time and satisfied, no petition: every criterion earns its points.
+
+    >>> d = pd.DataFrame({"u": ["A"], "due_at": [pd.Timestamp("2026-05-10", tz="UTC")],
+    ...     "returned_at": [pd.Timestamp("2026-05-08", tz="UTC")], "overdue_reported": [False],
+    ...     "rating": ["satisfied"], "has_petition": [False]})
+    >>> p = pd.DataFrame(columns=["u", *PETITION_COLUMNS])
+    >>> group5(d, p, by=["u"], as_of=pd.Timestamp("2026-06-01", tz="UTC")).to_frame()["points"]
+    0    18.0
+    Name: points, dtype: float64
+    """
     return score_tally(tally(dossiers, petitions, by=by, as_of=as_of), settings)
 
 
 def rank(result: Group5Result, *, within: Sequence[str] = ()) -> Group5Result:
     """Rank by points (1 = most), ties sharing the best rank (``min``), within each group of
-    ``within`` (e.g. the month) or over the whole table."""
+    ``within`` (e.g. the month) or over the whole table.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"u": ["A", "B", "C"], "dossiers": [10, 10, 10],
+    ...     "dossiers_overdue": [5, 0, 0], "dossiers_flagged": [0, 0, 0], "petitions": [0, 0, 0],
+    ...     "petitions_on_time": [0, 0, 0], "petitions_failing": [0, 0, 0]})
+    >>> rank(score_tally(c)).to_frame()["rank"].tolist()
+    [3, 1, 1]
+    """
     table = result.to_frame()
     if within:
         table["rank"] = (

@@ -530,3 +530,49 @@ def test_the_migration_adds_scopes_with_read_for_old_tokens(app: Flask) -> None:
     with app.app_context():
         columns = {c["name"]: c for c in inspect(get_engine()).get_columns("api_tokens")}
     assert "scopes" in columns
+
+
+def test_the_example_client_works_against_a_live_server(
+    app: Flask, field: Field, writers: Writers, tmp_path: Any
+) -> None:
+    """docs/examples/onestop_client.py (stdlib only) against the app on 127.0.0.1:5311."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 5311, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    script = Path(__file__).resolve().parent.parent / "docs" / "examples" / "onestop_client.py"
+    env = {"SIPAS_URL": "http://127.0.0.1:5311", "SIPAS_TOKEN": writers.everything, "PATH": ""}
+    try:
+        qr_file = tmp_path / "receipt.svg"
+        invited = subprocess.run(
+            [sys.executable, str(script), "invite", "--desk", field.desk, "--dossier", "HS-77",
+             "--qr", str(qr_file)],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert invited.returncode == 0, invited.stderr
+        link = invited.stdout.splitlines()[0]
+        assert link.startswith(f"http://sipas.test/s/{field.desk}?t=")
+        assert qr_file.read_text().startswith("<?xml")
+        events_file = tmp_path / "events.json"
+        events_file.write_text(json.dumps(events_for(field.desk, NOW - timedelta(days=10))))
+        sent = subprocess.run(
+            [sys.executable, str(script), "events", str(events_file)],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert "stored 8, already stored 0" in sent.stdout, sent.stdout + sent.stderr
+        bad = [{"key": "z", "type": "returned", "dossier": "NONE", "at": _stamp(NOW)}]
+        events_file.write_text(json.dumps(bad))
+        refused = subprocess.run(
+            [sys.executable, str(script), "events", str(events_file)],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert refused.returncode == 1 and "rule received_first" in refused.stdout
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -4,7 +4,7 @@
 and read Decision 766 group 5.
 
     SIPAS_URL=https://sipas.example.gov.vn SIPAS_TOKEN=sipas_… \\
-        python3 docs/examples/onestop_client.py invite --desk DH01 --dossier 000.00.12.H40-260504-0001
+        python3 docs/examples/onestop_client.py invite --desk DH01 --dossier H40-260504-0001
     python3 docs/examples/onestop_client.py events events.json
     python3 docs/examples/onestop_client.py group5 --unit QN-DH --period 2026-05
 
@@ -16,6 +16,7 @@ The token is issued by an administrator (Officer workspace → API keys) with th
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -23,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 #: Events per request: the server takes up to 100,000; smaller batches retry cheaper.
@@ -64,7 +65,7 @@ def invite(args: argparse.Namespace) -> None:
     item: dict[str, Any] = {
         "dossier": args.dossier,
         "desk": args.desk,
-        "returned_at": args.returned_at or datetime.now(timezone.utc).isoformat(),
+        "returned_at": args.returned_at or datetime.now(UTC).isoformat(),
     }
     if args.procedure:
         item["procedure"] = args.procedure
@@ -85,8 +86,11 @@ def events(args: argparse.Namespace) -> None:
         all_events = json.load(source)
     for start in range(0, len(all_events), BATCH):
         batch = all_events[start : start + BATCH]
-        # A key per batch, derived from its content's place: a rerun resends the same keys.
-        answer = call("POST", "/api/v1/dossiers", {"events": batch}, key=f"{args.file}#{start}")
+        # The batch's key is its content's digest: a rerun of the same file resends the same
+        # keys (and gets the first answers back), a changed file gets new ones.
+        body = {"events": batch}
+        key = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        answer = call("POST", "/api/v1/dossiers", body, key=key)
         print(f"events {start}–{start + len(batch) - 1}: stored {answer['stored']}, "
               f"already stored {answer['already_stored']}")  # fmt: skip
 
