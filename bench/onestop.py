@@ -409,6 +409,13 @@ rated), each applied to its dossier's facts in memory, then written in bulk: new
 petitions inserted, changed ones updated by primary key, one row per event key. The million
 dossiers were written by PostgreSQL itself (`generate_series`, {figures["fill"]}), as the
 one-stop system would have sent them over the month.
+
+Before and after (same session, 02/12/2026, load ≈ 12): with `IN (…)` lookups of 2,000 keys per
+query, one request of 100,000 events took 118.7 s — psycopg prepares a statement after 5 runs,
+and PostgreSQL's generic plan for `token_id = $1 AND key IN ($2 … $2001)` scanned every event of
+the token (32 s for one such query in `EXPLAIN ANALYZE`). Joining `unnest(array)` instead makes
+every key an index lookup whatever the plan: 21.5 s. The repeat of 100,000 stored events costs the
+lookups and the checks, and writes nothing.
 """
     update_section("onestop", body)
 
