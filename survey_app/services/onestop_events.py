@@ -541,6 +541,24 @@ def _settled(values: Mapping[str, Any], done: str) -> datetime:
     return settled
 
 
+def _insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows: on PostgreSQL with COPY (psycopg otherwise sends one INSERT per row,
+    and SQLAlchemy's multi-row INSERTs spend longer converting the query: profiled on 20,000
+    events, 6 s and 12 s against well under 1 s), elsewhere with an executemany INSERT.
+    Every row has the same keys, all columns but the generated id; times are UTC-aware."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{c}"' for c in columns)
+    raw = session.connection().connection.driver_connection
+    if raw is None:  # never on a live connection; keeps the type checker sure
+        raise RuntimeError("no database connection")
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
 def _write(
     session: Session,
     token_id: int | None,
@@ -558,22 +576,22 @@ def _write(
             new_dossiers.append({"digest": digest, **row})
         else:
             changed_dossiers.append({"id": state.id, **row})
+    dossier_ids = {digest: state.id for digest, state in dossiers.items() if state.id is not None}
     if new_dossiers:
-        session.execute(insert(OnestopDossier), new_dossiers)
+        _insert(session, OnestopDossier.__table__, new_dossiers)
+    # The ids of new dossiers that new petitions are about (COPY returns none).
+    wanted = {
+        state.values["dossier_digest"]
+        for state in petitions.values()
+        if state.id is None and state.values["dossier_digest"] is not None
+    } - dossier_ids.keys()
+    if wanted:
+        D = OnestopDossier
+        found = _find(session, D, [D.digest, D.id], D.digest, sorted(wanted))
+        dossier_ids.update({row.digest: row.id for row in found})
     if changed_dossiers:
         session.execute(update(OnestopDossier), changed_dossiers)
 
-    wanted = sorted(
-        {
-            s.values["dossier_digest"]
-            for s in petitions.values()
-            if s.changed and s.values["dossier_digest"] is not None
-        }
-    )
-    D = OnestopDossier
-    dossier_ids = {
-        row.digest: row.id for row in _find(session, D, [D.digest, D.id], D.digest, wanted)
-    }
     new_petitions, changed_petitions = [], []
     for digest, state in petitions.items():
         if not state.changed:
@@ -588,12 +606,13 @@ def _write(
         else:
             changed_petitions.append({"id": state.id, **row})
     if new_petitions:
-        session.execute(insert(OnestopPetition), new_petitions)
+        _insert(session, OnestopPetition.__table__, new_petitions)
     if changed_petitions:
         session.execute(update(OnestopPetition), changed_petitions)
     if fresh:
-        session.execute(
-            insert(OnestopEvent),
+        _insert(
+            session,
+            OnestopEvent.__table__,
             [
                 {
                     "token_id": token_id,
