@@ -576,3 +576,22 @@ def test_the_example_client_works_against_a_live_server(
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def test_a_race_on_the_same_events_is_a_409_and_stores_nothing(
+    app: Flask, client: FlaskClient, field: Field, writers: Writers, monkeypatch: Any
+) -> None:
+    """Two requests with the same new events: the second's check saw nothing stored (played
+    here by hiding the stored keys and dossiers), its write collides, and it is told to resend."""
+    from survey_app.services import onestop_events
+
+    events = events_for(field.desk, NOW - timedelta(days=10))
+    assert (
+        post(client, "/api/v1/dossiers", {"events": events}, writers.everything).status_code == 200
+    )
+    monkeypatch.setattr(onestop_events, "_known_keys", lambda *args: {})
+    monkeypatch.setattr(onestop_events, "_load_dossiers", lambda *args: {})
+    monkeypatch.setattr(onestop_events, "_load_petitions", lambda *args: {})
+    answer = post(client, "/api/v1/dossiers", {"events": events}, writers.everything)
+    assert answer.status_code == 409 and answer.get_json()["error"] == "conflict"
+    assert _counts(app) == (2, 1, 8)

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 from flask import current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
 
 from ..citizen.routes import public_survey_url
 from ..db import get_session
@@ -247,16 +248,25 @@ def post_dossier_events() -> ResponseReturnValue:
             token_id=_token().id,
             allowed_unit_ids=_allowed_units(),
         )
+        accounts.record(
+            db,
+            "api_dossier_events",
+            actor=f"api:{_token().name}",
+            target=str(outcome.stored),
+            received=outcome.received,
+        )
+        return _answer(key, raw, outcome.as_dict())
     except onestop_events.EventsRefused as error:
         _refused(error, "invalid_events")
-    accounts.record(
-        db,
-        "api_dossier_events",
-        actor=f"api:{_token().name}",
-        target=str(outcome.stored),
-        received=outcome.received,
-    )
-    return _answer(key, raw, outcome.as_dict())
+    except IntegrityError:
+        # Another request stored the same events (or key) between our check and our write.
+        db.rollback()
+        api_error(
+            409,
+            "conflict",
+            "another request is storing the same events; send this one again (nothing of it "
+            "was stored)",
+        )
 
 
 # -- Decision 766 group 5 -----------------------------------------------------------------------

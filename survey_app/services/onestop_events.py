@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Row, String, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import RATINGS, Desk, OnestopDossier, OnestopEvent, OnestopPetition
@@ -554,9 +555,16 @@ def _insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     raw = session.connection().connection.driver_connection
     if raw is None:  # never on a live connection; keeps the type checker sure
         raise RuntimeError("no database connection")
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    import psycopg  # the PostgreSQL driver: only here
+
+    statement = f"COPY {table.name} ({names}) FROM STDIN"
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except psycopg.errors.IntegrityError as error:
+        # As SQLAlchemy would have raised it: a concurrent request stored the same keys.
+        raise IntegrityError(statement, None, error) from error
 
 
 def _write(
