@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python -m bench.submit_load
 	$(BIN)/python -m bench.kiosk_load
 	$(BIN)/python -m bench.officer_reports
+	$(BIN)/python -m bench.onestop --write
 	$(BIN)/python bench/analysis/bench_scoring.py
 
 clean:

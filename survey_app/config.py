@@ -93,6 +93,33 @@ DEFAULTS: dict[str, object] = {
     "DROP_ALERT_MIN_N": 5,
     # The largest page of raw responses the JSON API returns.
     "API_MAX_PAGE_SIZE": 1000,
+    # -- the one-stop system (README "One-stop system") --
+    # A bulk POST to /api/v1/invitations or /api/v1/dossiers: at most this many items and bytes.
+    "ONESTOP_MAX_ITEMS": 100_000,
+    "ONESTOP_MAX_BYTES": 32 * 1024 * 1024,
+    # QR images inline in an invitations answer (?qr=svg|png) for at most this many items.
+    "ONESTOP_INLINE_QR_MAX": 100,
+    # Key of the dossier and petition digests (defaults to SECRET_KEY; keep it when rotating
+    # SECRET_KEY, or later events no longer find their dossiers).
+    "ONESTOP_DIGEST_KEY": None,
+    # Sending invitation links: "log" (default, writes to the log) or "http" (a provider
+    # gateway, interface in survey_app/services/invitation_sender.py). The text and the ZNS
+    # template are fixed here, never by the caller; each send needs the citizen's consent.
+    "INVITATION_SENDER": "log",
+    "INVITATION_SENDER_URL": None,
+    "INVITATION_SENDER_API_KEY": None,
+    "INVITATION_SENDER_TIMEOUT": 5.0,
+    "INVITATION_SEND_CHANNELS": ("sms", "zalo_zns"),
+    "INVITATION_SMS_TEMPLATE": (
+        "Moi Ong/Ba danh gia su phuc vu cua quay {desk} (han {expires_on}): {link}"
+    ),
+    "INVITATION_ZNS_TEMPLATE_ID": "sipas_invitation",
+    # Decision 766 group 5, a reference calculation (SIPAS.md §9; analysis/decision766.py):
+    # a rate earns full points from this share (%), each criterion is worth these points, and a
+    # unit with no dossier or petition in the month earns full points (True) or none (False).
+    "D766_FULL_RATE": 90.0,
+    "D766_POINTS": 6.0,
+    "D766_EMPTY_EARNS_FULL": True,
 }
 
 

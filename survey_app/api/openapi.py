@@ -9,6 +9,8 @@ import analysis
 import questionnaires
 from analysis import LEVELS, OPTIONAL_COLUMNS, SYSTEM_COLUMNS, TIDY_COLUMNS
 
+from . import openapi_onestop
+
 UNIT_PATTERN = "^[A-Z0-9][A-Z0-9-]{0,31}$"
 #: Years 2000–2100 as periods.parse accepts them; a month 01–12, a quarter Q1–Q4.
 PERIOD_PATTERN = "^(20[0-9]{2}|2100)(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
@@ -173,9 +175,11 @@ def document(max_page_size: int) -> dict[str, Any]:
                 "ScoreRow": score_row,
                 "TargetRow": target_row,
                 "ResponseRow": response_row,
+                **openapi_onestop.schemas(),
             },
         },
         "paths": {
+            **openapi_onestop.paths(unit, period),
             "/units": {
                 "get": {
                     "operationId": "listUnits",

@@ -4,6 +4,7 @@ from .base import Base, UTCDateTime, utcnow
 from .field import UNIT_KINDS, Desk, Service, Unit
 from .kiosk import Enrolment, KioskDevice, KioskSubmission
 from .officers import ROLES, ApiToken, AuditEvent, Officer
+from .onestop import RATINGS, IdempotentAnswer, OnestopDossier, OnestopEvent, OnestopPetition
 from .plan import Target
 from .responses import CHANNELS, Answer, Comment, InvitationUse, QuestionnaireVersion, Response
 from .review import DECISIONS, CommentFollowUp, ResponseReview
@@ -12,6 +13,7 @@ from .throttle import SignInAttempts
 __all__ = [
     "CHANNELS",
     "DECISIONS",
+    "RATINGS",
     "ROLES",
     "UNIT_KINDS",
     "Answer",
@@ -22,10 +24,14 @@ __all__ = [
     "CommentFollowUp",
     "Desk",
     "Enrolment",
+    "IdempotentAnswer",
     "InvitationUse",
     "KioskDevice",
     "KioskSubmission",
     "Officer",
+    "OnestopDossier",
+    "OnestopEvent",
+    "OnestopPetition",
     "QuestionnaireVersion",
     "Response",
     "ResponseReview",

@@ -88,6 +88,13 @@ class ApiToken(Base):
     unit: Mapped[Unit | None] = relationship()
     created_by: Mapped[Officer | None] = relationship()
 
+    #: What the token may do, space-separated (WRITE_SCOPES in services/accounts.py); "read"
+    #: alone for the index-plan feed, as every token issued before write scopes existed.
+    scopes: Mapped[str] = mapped_column(String(200), default="read", server_default="read")
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes.split()
+
 
 class AuditEvent(Base):
     """One line of the audit log: sign-ins, exports, setting changes, enrolments, decisions."""

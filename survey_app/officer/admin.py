@@ -7,15 +7,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, PasswordField, SelectField, StringField
+from wtforms import DecimalField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput
 
 from ..config import DEFAULTS
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import ROLES, ApiToken, Officer, Target, utcnow
-from ..services import accounts, periods
+from ..services import accounts, decision766, periods
 from ..services import targets as plan_targets
 from ..services.index_codes import target_codes
 from . import bp
@@ -25,7 +26,10 @@ from .feedback import page_number
 from .formatting import options
 
 #: The default questionnaire's indices first (SIPAS, its elements, HL), then other forms' own.
-TARGET_CODES = target_codes(str(DEFAULTS["DEFAULT_QUESTIONNAIRE"]))
+TARGET_CODES = (
+    *target_codes(str(DEFAULTS["DEFAULT_QUESTIONNAIRE"])),
+    decision766.TARGET_CODE,  # Decision 766 group 5, in points out of 18
+)
 
 
 class TargetForm(FlaskForm):
@@ -277,11 +281,24 @@ class TokenForm(FlaskForm):
         validators=[DataRequired(_l("Vui lòng nhập tên.")), Length(max=200)],
     )
     unit = SelectField(_l("Phạm vi đơn vị"), choices=[], validators=[Optional()])
+    # The one-stop system's writes (invitations, dossier events); a token always reads.
+    scopes = SelectMultipleField(
+        _l("Quyền ghi (hệ thống một cửa)"),
+        choices=[],
+        validators=[Optional()],
+        option_widget=CheckboxInput(),
+    )
 
 
 def _token_form() -> TokenForm:
     form = TokenForm()
     form.unit.choices = options([("", _("Mọi đơn vị")), *_scope_unit_pairs()])
+    form.scopes.choices = options(
+        [
+            ("invitations:write", _("Tạo lời mời khảo sát cho hồ sơ")),
+            ("dossiers:write", _("Gửi sự kiện hồ sơ, phản ánh kiến nghị")),
+        ]
+    )
     return form
 
 
@@ -307,7 +324,11 @@ def issue_api_token() -> ResponseReturnValue:
     db = get_session()
     unit = unit_or_abort(form.unit.data) if form.unit.data else None
     row, secret = accounts.issue_token(
-        db, name=form.name.data, unit=unit, created_by=current_officer()
+        db,
+        name=form.name.data,
+        unit=unit,
+        created_by=current_officer(),
+        scopes=form.scopes.data or (),
     )
     accounts.record(
         db,
@@ -316,6 +337,7 @@ def issue_api_token() -> ResponseReturnValue:
         target=row.name,
         token=row.prefix,
         unit=unit.code if unit else None,
+        scopes=row.scopes,
     )
     db.commit()
     return _tokens_page(_token_form(), secret=secret)

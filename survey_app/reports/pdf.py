@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -152,6 +152,7 @@ def build_summary(
     unit_names: dict[str, str],
     children: Sequence[str],
     generated_at: str,
+    sections: Sequence[Callable[[FPDF], None]] = (),
 ) -> bytes:
     """The PDF (see the module docstring); ``children`` are the unit codes given a page."""
     unit = card.unit
@@ -293,4 +294,6 @@ def build_summary(
             pdf.ln(1)
         _headline_table(pdf, rows, card.headline_codes, card.min_n)
         _svg(pdf, _bars(rows, card.headline_codes, "SIPAS và 5 yếu tố"), 175)
+    for section in sections:  # pages other modules add (e.g. reports/decision766.py)
+        section(pdf)
     return bytes(pdf.output())

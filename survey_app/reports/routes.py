@@ -24,9 +24,11 @@ from ..officer.access import (
 )
 from ..officer.auth import current_officer, guard
 from ..officer.dashboard import scorecard_for
+from ..officer.decision766 import decision766_board
 from ..services import accounts, feedback, field_register
 from . import bp, posters, xlsx
 from . import csv as csv_report
+from . import decision766 as decision766_report
 from . import pdf as pdf_report_builder
 
 guard(bp)
@@ -89,6 +91,7 @@ def xlsx_report(code: str) -> ResponseReturnValue:
         comments=comments,
         generated_at=_now_text(),
     )
+    data = decision766_report.add_sheet(data, decision766_board(card.unit, card.period))
     name = f"sipas-{card.unit.code}-{card.period.label}.xlsx"
     _log("export_xlsx", card.unit.code, period=card.period.label, file=name)
     return send_file(_bytes(data), mimetype=XLSX, as_attachment=True, download_name=name)
@@ -107,6 +110,7 @@ def pdf_report(code: str) -> ResponseReturnValue:
         unit_names={u.code: u.name for u in _unit_order(card.unit)},
         children=[u.code for u in kids],
         generated_at=_now_text(),
+        sections=[decision766_report.pdf_section(decision766_board(card.unit, card.period))],
     )
     name = f"sipas-{card.unit.code}-{card.period.label}.pdf"
     _log("export_pdf", card.unit.code, period=card.period.label, file=name)

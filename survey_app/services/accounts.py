@@ -199,6 +199,10 @@ def officer_scope(tree: UnitTree, officer: Officer) -> Scope:
 # -- API tokens ------------------------------------------------------------------------------
 
 TOKEN_PREFIX = "sipas_"
+#: What an API token may do: "read" the index-plan feed; the one-stop system's writes.
+READ_SCOPE = "read"
+WRITE_SCOPES = ("invitations:write", "dossiers:write")
+TOKEN_SCOPES = (READ_SCOPE, *WRITE_SCOPES)
 
 
 def token_digest(token: str) -> str:
@@ -206,14 +210,25 @@ def token_digest(token: str) -> str:
 
 
 def issue_token(
-    session: Session, *, name: str, unit: Unit | None, created_by: Officer | None
+    session: Session,
+    *,
+    name: str,
+    unit: Unit | None,
+    created_by: Officer | None,
+    scopes: Iterable[str] = (READ_SCOPE,),
 ) -> tuple[ApiToken, str]:
-    """A new API token (no commit): the row, and the secret shown once and never stored."""
+    """A new API token (no commit): the row, and the secret shown once and never stored.
+    ``scopes``: some of :data:`TOKEN_SCOPES` (a token always reads)."""
+    chosen = {READ_SCOPE, *scopes}
+    unknown = chosen - set(TOKEN_SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scope(s): {', '.join(sorted(unknown))}")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         name=name.strip()[:200] or "API",
         prefix=secret[: len(TOKEN_PREFIX) + 6],
         token_hash=token_digest(secret),
+        scopes=" ".join(s for s in TOKEN_SCOPES if s in chosen),
         unit=unit,
         created_by=created_by,
     )

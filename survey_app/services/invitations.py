@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -23,6 +24,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 SALT = "sipas.invitation.v1"
 #: The encrypted tokens' key is derived from the secret key under this label (HKDF).
 KEY_LABEL = b"sipas.invitation.v2"
+#: … and the key of deterministic nonces under this one (never the same key as the cipher's).
+NONCE_LABEL = b"sipas.invitation.nonce.v1"
 NONCE_BYTES = 12
 MAX_DOSSIER_LENGTH = 64
 MAX_TOKEN_LENGTH = 1000
@@ -61,6 +64,7 @@ def make_invitation(
     return Invitation(desk_code.upper(), dossier, start + timedelta(days=days), service_code)
 
 
+@functools.lru_cache(maxsize=8)
 def _key(secret: str) -> AESGCM:
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=KEY_LABEL)
     return AESGCM(derived.derive(secret.encode()))
@@ -74,17 +78,32 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign(secret: str, invitation: Invitation) -> str:
-    """The URL-safe token: ``nonce.ciphertext`` of the invitation's fields (AES-256-GCM)."""
+def sign(secret: str, invitation: Invitation, *, deterministic: bool = False) -> str:
+    """The URL-safe token: ``nonce.ciphertext`` of the invitation's fields (AES-256-GCM).
+
+    ``deterministic``: the nonce is a keyed digest of the plaintext (a synthetic IV), so the
+    same invitation always gives the same link — what makes the API's invitations idempotent
+    without storing them. A nonce then repeats only with the very same plaintext, which GCM
+    allows; it tells only that two links are equal, which anyone can see anyway.
+    """
     payload = [
         invitation.desk_code,
         invitation.dossier,
         invitation.expires_on.toordinal(),
         invitation.service_code,
     ]
-    nonce = os.urandom(NONCE_BYTES)
     plain = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    if deterministic:
+        nonce = hmac.new(_nonce_key(secret), plain, hashlib.sha256).digest()[:NONCE_BYTES]
+    else:
+        nonce = os.urandom(NONCE_BYTES)
     return f"{_b64(nonce)}.{_b64(_key(secret).encrypt(nonce, plain, SALT.encode()))}"
+
+
+@functools.lru_cache(maxsize=8)
+def _nonce_key(secret: str) -> bytes:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=NONCE_LABEL)
+    return derived.derive(secret.encode())
 
 
 def verify(secret: str, token: str, *, today: date | None = None) -> Invitation:
