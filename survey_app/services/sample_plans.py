@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 import questionnaires
@@ -108,9 +108,9 @@ def read_frame(data: bytes, filename: str) -> pd.DataFrame:
             rule="too_many_rows",
         )
     frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.apply(lambda column: column.str.strip())
-    frame.index = pd.RangeIndex(FIRST_ROW, FIRST_ROW + len(frame))
-    return frame
+    stripped: pd.DataFrame = frame.apply(lambda column: column.str.strip())
+    stripped.index = pd.RangeIndex(FIRST_ROW, FIRST_ROW + len(stripped))
+    return stripped
 
 
 def _check_request(request: PlanRequest, frame: pd.DataFrame) -> None:
@@ -344,9 +344,12 @@ def store(session: Session, plan: PlanPreview, officer: Officer | None = None) -
         )
     session.add(row)
     session.flush()
-    session.bulk_insert_mappings(  # type: ignore[arg-type]
-        SampleUnit,
-        [{"plan_id": row.id, **record} for record in plan.drawn.to_dict("records")],
+    session.execute(
+        insert(SampleUnit),
+        [
+            {"plan_id": row.id, **{str(k): v for k, v in record.items()}}
+            for record in plan.drawn.to_dict("records")
+        ],
     )
     return row
 
