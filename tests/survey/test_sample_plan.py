@@ -157,3 +157,31 @@ def test_sample_plan_command_stores_a_plan(app: Flask, province: Province, tmp_p
     )
     assert bad.exit_code == 2
     assert "Dòng 3, cột “thon”: mã “T1” đã có ở dòng 2" in bad.output
+
+
+def test_sample_forms_and_import_commands(app: Flask, province: Province, tmp_path: Path) -> None:
+    frame = tmp_path / "khung.csv"
+    frame.write_bytes(frame_csv())
+    runner = app.test_cli_runner()
+    made = runner.invoke(
+        args=["sample", "plan", str(frame), "--stratum", "xa", "--unit", "ma_ho", "--seed", "5",
+              "--margin", "0.1"]
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    pdf = tmp_path / "phieu.pdf"
+    printed = runner.invoke(args=["sample", "forms", "1", "-o", str(pdf), "--last", "2"])
+    assert printed.exit_code == 0 and "2 forms written" in printed.output
+    assert pdf.read_bytes().startswith(b"%PDF")
+    keyed = tmp_path / "phieu.csv"
+    good = ",".join(["4"] * 39)
+    keyed.write_text(
+        "form_number," + ",".join(f"Q9_{k}" for k in range(1, 40)) + "\n"
+        f"1,{good}\n2,{good.replace('4', '8', 1)}\n",
+        encoding="utf-8",
+    )
+    first = runner.invoke(args=["sample", "import", "1", str(keyed)])
+    assert first.exit_code == 0, first.output
+    assert "1 stored, 0 already stored, 1 rejected" in first.output
+    assert "row 3: Q9_1: 8 ngoài thang trả lời" in first.output
+    again = runner.invoke(args=["sample", "import", "1", str(keyed)])
+    assert "0 stored, 1 already stored, 1 rejected" in again.output
