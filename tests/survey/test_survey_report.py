@@ -75,3 +75,22 @@ def test_one_stage_commune_index_interval_and_deff_by_hand(app: Flask, province:
     assert pd.isna(report.comparison.set_index("unit_code").loc["X-AN", "desk_sipas"])
     assert "công cụ khác" in comparison["desk_instrument"]
     assert comparison["household_sipas"] == pytest.approx(75.0)
+
+
+def test_demo_survey_fills_the_report(app: Flask) -> None:
+    from survey_app.services.demo import load_demo
+    from survey_app.services.survey_demo import load_survey_demo
+
+    with app.app_context():
+        session = get_session()
+        load_demo(session, responses=50, seed=7)
+        session.commit()
+        plan = load_survey_demo(session)
+        session.commit()
+        assert plan is not None
+        report = survey_report.build(session, plan)
+    assert report.problem == "" and report.settled > 100
+    ranked = report.ranking[report.ranking["unit_code"] != "TỈNH"]
+    assert len(ranked) == len(plan.strata) and ranked["deff"].notna().all()
+    rates = report.response.set_index("stratum")["response_rate"].drop("TỈNH")
+    assert rates.between(0.6, 1.0).all()
