@@ -76,10 +76,15 @@ def survey_plans() -> ResponseReturnValue:
     return _plans_page()  # type: ignore[no-any-return]
 
 
-def _int(values: dict[str, str], name: str, default: int | None) -> int | None:
+def _int(values: dict[str, str], name: str, default: int) -> int:
+    found = _int_or_none(values, name)
+    return default if found is None else found
+
+
+def _int_or_none(values: dict[str, str], name: str) -> int | None:
     text = values.get(name, "").strip()
     if not text:
-        return default
+        return None
     if not text.isdigit() or len(text) > 9:
         raise PlanError(_("“%(value)s” không phải số nguyên ≥ 0.", value=text[:20]), rule=name)
     return int(text)
@@ -110,10 +115,10 @@ def survey_plan_create() -> ResponseReturnValue:
             rule=values.get("rule", "ministry"),
             margin=margin,
             allocation=values.get("allocation", "required"),
-            total=_int(values, "total", None),
-            minimum=_int(values, "minimum", 0) or 0,
-            seed=_int(values, "seed", 1) or 0,
-            per_cluster=_int(values, "per_cluster", 10) or 10,
+            total=_int_or_none(values, "total"),
+            minimum=_int(values, "minimum", 0),
+            seed=_int(values, "seed", 1),
+            per_cluster=_int(values, "per_cluster", 10),
         )
         db = get_session()
         planned = sample_plans.preview(db, frame, plan_request)
@@ -264,10 +269,12 @@ def survey_differences_post(plan_id: int) -> ResponseReturnValue:
     for key, value in request.form.items():
         # Boxes are named d-<form number>-<item code>; an untouched box means "not decided".
         prefix, _sep, rest = key.partition("-")
-        number, _sep2, item = rest.partition("-")
-        if prefix != "d" or not number.isdigit() or not item or value.strip() == "":
+        digits, _sep2, item = rest.partition("-")
+        if prefix != "d" or not digits.isdigit() or len(digits) > 9 or not item:
             continue
-        chosen.setdefault(int(number), {})[item] = "" if value.strip() == "-" else value
+        if value.strip() == "":
+            continue
+        chosen.setdefault(int(digits), {})[item] = "" if value.strip() == "-" else value
     db = get_session()
     report = paper_keying.settle(db, plan, chosen, current_officer())
     if report.settled:

@@ -59,7 +59,8 @@ def _item_line(pdf: _Forms, field: KeyField, codes_text: str) -> None:
     width = pdf.w - pdf.l_margin - pdf.r_margin
     answer_w = 42.0
     lines = pdf.multi_cell(width - 16 - answer_w, 5, field.label, dry_run=True, output="LINES")
-    if pdf.get_y() + 5 * len(lines) > pdf.h - pdf.b_margin:
+    count = len(lines) if isinstance(lines, list) else 1
+    if pdf.get_y() + 5 * count > pdf.h - pdf.b_margin:
         pdf.add_page()
     y = pdf.get_y()
     pdf.set_xy(pdf.l_margin, y)

@@ -4,6 +4,7 @@ survey's report (XLSX). The views check the plan's scope, log the export and sen
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pandas as pd
 from flask import request, send_file
@@ -20,7 +21,7 @@ from . import bp, paper_forms
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _log(action: str, plan_id: int, **detail: object) -> None:
+def _log(action: str, plan_id: int, **detail: Any) -> None:
     db = get_session()
     accounts.record(
         db, action, officer=current_officer(), target=f"sample plan {plan_id}", **detail

@@ -248,8 +248,8 @@ def preview(session: Session, frame: pd.DataFrame, request: PlanRequest) -> Plan
         province_margin = result.province_margin
     table["n_planned"] = planned.astype(np.int64)
     table["margin"] = margins
-    for position, (code, n_h, n_pop) in enumerate(
-        zip(table["stratum"], table["n_planned"], table["population"], strict=True)
+    for code, n_h, n_pop in zip(
+        table["stratum"], table["n_planned"], table["population"], strict=True
     ):
         if n_h > n_pop:
             first = int(frame.index[int(np.flatnonzero((strata_col == code).to_numpy())[0])])
@@ -259,7 +259,6 @@ def preview(session: Session, frame: pd.DataFrame, request: PlanRequest) -> Plan
                 row=first,
                 rule="stratum_too_small",
             )
-        del position
     try:
         drawn = draw_sample(
             frame,
