@@ -614,6 +614,8 @@ def import_file(session: Session, plan: SamplePlan, data: bytes, filename: str) 
                 )
                 continue
         answers, problems = _row_answers(record, columns)
+        # A multi-choice question in one column ("136") reads as the keying page reads it.
+        answers = normalise(questionnaire, answers)
         try:
             checked = intake.check(ctx.version, answers)
         except intake.InvalidAnswers as invalid:

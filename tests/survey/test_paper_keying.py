@@ -224,3 +224,18 @@ def test_import_refuses_a_column_that_is_no_item(app: Flask, plan_id: int) -> No
         with pytest.raises(sample_plans.PlanError) as caught:
             paper_keying.import_file(session, plan, data, name)
         assert "Cột “Q99” không phải mã câu hỏi" in str(caught.value)
+
+
+def test_import_reads_a_multi_choice_question_in_one_column(app: Flask, plan_id: int) -> None:
+    data, name = keyed_file([{"form_number": "1", "Q9_1": "4", "Q2": "136"}])
+    with app.app_context():
+        session = get_session()
+        plan = session.get(SamplePlan, plan_id)
+        assert plan is not None
+        report = paper_keying.import_file(session, plan, data, name)
+        session.commit()
+        assert report.stored == 1, report.rejected
+        form = session.scalar(select(PaperForm))
+        assert form is not None
+        codes = stored_codes(session, form.response_id)
+        assert (codes["Q2_1"], codes["Q2_2"], codes["Q2_3"], codes["Q2_6"]) == (1, 2, 1, 1)
