@@ -2,6 +2,7 @@
 
 from .base import Base, UTCDateTime, utcnow
 from .field import UNIT_KINDS, Desk, Service, Unit
+from .household_survey import PaperForm, PaperKeying, SamplePlan, SampleStratum, SampleUnit
 from .kiosk import Enrolment, KioskDevice, KioskSubmission
 from .officers import ROLES, ApiToken, AuditEvent, Officer
 from .onestop import RATINGS, IdempotentAnswer, OnestopDossier, OnestopEvent, OnestopPetition
@@ -32,9 +33,14 @@ __all__ = [
     "OnestopDossier",
     "OnestopEvent",
     "OnestopPetition",
+    "PaperForm",
+    "PaperKeying",
     "QuestionnaireVersion",
     "Response",
     "ResponseReview",
+    "SamplePlan",
+    "SampleStratum",
+    "SampleUnit",
     "Service",
     "SignInAttempts",
     "Target",
