@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -154,6 +155,7 @@ def rolled_in(tree: UnitTree, unit_id: int, first: date, last: date) -> RolledIn
         if not exists_during(unit, first, last):
             continue
         (points if unit.kind in SERVICE_POINT_KINDS else units).append(unit)
+
     def key(unit: Unit) -> tuple[date, str]:
         return (unit.valid_to or date.max, unit.name)
 
@@ -162,10 +164,12 @@ def rolled_in(tree: UnitTree, unit_id: int, first: date, last: date) -> RolledIn
 
 def rankable_codes(tree: UnitTree, view: str, first: date, last: date) -> set[str]:
     """Codes of the units that may be ranked in ``first``–``last``: communes, wards and special
-    zones that existed then (today's view: themselves or a predecessor existed then)."""
+    zones (and districts, in a district-era map) that existed then (today's view: themselves
+    or a predecessor existed then). Service points are never ranked."""
+    kinds = (*RANKED_KINDS, "district")
     out = set()
     for unit in tree.units.values():
-        if unit.kind not in RANKED_KINDS:
+        if unit.kind not in kinds:
             continue
         if view == "as_it_was":
             if exists_during(unit, first, last):
@@ -173,7 +177,7 @@ def rankable_codes(tree: UnitTree, view: str, first: date, last: date) -> set[st
         elif unit.valid_to is None and any(
             exists_during(tree.units[i], first, last)
             for i in stored_unit_ids(tree, unit.id)
-            if tree.units[i].kind in RANKED_KINDS
+            if tree.units[i].kind in kinds
         ):
             out.add(unit.code)
     return out
@@ -525,3 +529,72 @@ def describe(change: UnitChange) -> str:
     before = change.from_parent.name if change.from_parent is not None else "—"
     after = change.to_parent.name if change.to_parent is not None else "—"
     return f"{day}: {subject} chuyển từ {before} sang {after}"
+
+
+# -- a report's map: which stored units, under which codes, ranked when -----------------------
+
+
+@dataclass(frozen=True)
+class ReportMap:
+    """How a report of ``root`` reads stored responses in one view (``today`` or
+    ``as_it_was``): the stored unit ids to load, the code each stored unit is reported under,
+    the roll-up tree, and which units may be ranked in a period."""
+
+    tree: UnitTree
+    root: Unit
+    view: str
+    unit_ids: frozenset[int]
+    #: stored unit code → reported code (today's unit); empty in the "as it was" view.
+    relabel_codes: dict[str, str]
+
+    def relabel(self, rows: pd.DataFrame, column: str = "unit_code") -> pd.DataFrame:
+        """The rows with each stored unit's code replaced by its reported unit's (a copy)."""
+        if not self.relabel_codes or column not in rows or not len(rows):
+            return rows
+        codes = rows[column].astype(object)
+        return rows.assign(**{column: codes.map(lambda c: self.relabel_codes.get(c, c))})
+
+    def units_frame(self) -> pd.DataFrame:
+        """The roll-up tree (``unit_code, parent_code``) below the root in this view."""
+        tree, root = self.tree, self.root
+        ids = today_subtree(tree, root.id) if self.view == "today" else tree.subtree_ids(root.id)
+        rows = [
+            (u.code, None if u.id == root.id else tree.units[u.parent_id].code)  # type: ignore[index]
+            for u in tree.units.values()
+            if u.id in ids
+        ]
+        return pd.DataFrame(rows, columns=["unit_code", "parent_code"])
+
+    def rankable(self, first: date, last: date) -> set[str]:
+        """Codes of the units ranked in ``first``–``last``: those that existed then."""
+        return rankable_codes(self.tree, self.view, first, last)
+
+    def rolled_in(self, first: date, last: date) -> RolledIn:
+        if self.view != "today":
+            return RolledIn((), ())
+        return rolled_in(self.tree, self.root.id, first, last)
+
+    def service_point_codes(self) -> set[str]:
+        """The root and the service points below it that are not below another administrative
+        unit (whose desks are the root's own desks)."""
+        out, stack = set(), [self.root.id]
+        while stack:
+            unit = self.tree.units[stack.pop()]
+            out.add(unit.code)
+            stack.extend(
+                c.id for c in self.tree.children.get(unit.id, ()) if c.kind in SERVICE_POINT_KINDS
+            )
+        if self.view == "today":
+            out |= {old for old, new in self.relabel_codes.items() if new in out}
+        return out
+
+
+def report_map(tree: UnitTree, root: Unit, view: str = "today") -> ReportMap:
+    """The map a report of ``root`` reads in ``view`` (see :class:`ReportMap`)."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+    if root.valid_to is not None:
+        view = "as_it_was"  # a unit that no longer exists is only seen as it was
+    ids = unit_ids_for(tree, root.id, view)
+    codes = today_codes(tree, ids) if view == "today" else {}
+    return ReportMap(tree, root, view, ids, codes)
