@@ -34,7 +34,7 @@ def _load_demo(live_server: LiveServer) -> None:
 
 
 def _sign_in(page: object, base: str, username: str) -> None:
-    page.goto(f"{base}/officer/units/QN-DH")  # type: ignore[attr-defined]
+    page.goto(f"{base}/officer/units/QN-DAMHA")  # type: ignore[attr-defined]
     assert "/officer/sign-in" in page.url  # type: ignore[attr-defined]
     page.fill("#username", username)  # type: ignore[attr-defined]
     page.fill("#password", PASSWORDS[username])  # type: ignore[attr-defined]
@@ -50,7 +50,7 @@ def test_sign_in_dashboard_excel_and_sign_out(
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
     _sign_in(page, live_server.url, "damha")
     # Back to the page asked for, with the district's scores, charts and their tables.
-    page.wait_for_url("**/officer/units/QN-DH")  # type: ignore[attr-defined]
+    page.wait_for_url("**/officer/units/QN-DAMHA")  # type: ignore[attr-defined]
     assert page.locator("h1").inner_text().startswith("Huyện Đầm Hà")  # type: ignore[attr-defined]
     assert page.locator("svg.chart").count() >= 3  # type: ignore[attr-defined]
     assert page.locator("table.data").count() >= 4  # type: ignore[attr-defined]
@@ -63,14 +63,14 @@ def test_sign_in_dashboard_excel_and_sign_out(
     download.save_as(saved)
     book = load_workbook(io.BytesIO(saved.read_bytes()))
     assert "Tổng hợp" in book.sheetnames
-    assert book["Tổng hợp"]["A5"].value == "QN-DH"
+    assert book["Tổng hợp"]["A5"].value == "QN-DAMHA"
     # Drill down to a commune, then sign out.
     page.get_by_role("link", name="Xã Quảng Tân").first.click()  # type: ignore[attr-defined]
-    page.wait_for_url("**/officer/units/QN-DH-QTAN**")  # type: ignore[attr-defined]
+    page.wait_for_url("**/officer/units/QN-QUANGTAN**")  # type: ignore[attr-defined]
     page.get_by_role("button", name="Đăng xuất").click()  # type: ignore[attr-defined]
     page.wait_for_url("**/officer/sign-in")  # type: ignore[attr-defined]
     assert page.get_by_text("Ông/Bà đã đăng xuất.").is_visible()  # type: ignore[attr-defined]
-    page.goto(f"{live_server.url}/officer/units/QN-DH")  # type: ignore[attr-defined]
+    page.goto(f"{live_server.url}/officer/units/QN-DAMHA")  # type: ignore[attr-defined]
     assert "/officer/sign-in" in page.url  # type: ignore[attr-defined]
     assert problems == []  # no CSP violation or script error
 
@@ -82,16 +82,16 @@ def test_a_commune_officer_cannot_reach_another_commune(
     page = desk_browser
     _sign_in(page, live_server.url, "quangtan")
     page.goto(f"{live_server.url}/officer/")  # type: ignore[attr-defined]
-    assert page.url.endswith("/officer/units/QN-DH-QTAN")  # type: ignore[attr-defined]
+    assert page.url.endswith("/officer/units/QN-QUANGTAN")  # type: ignore[attr-defined]
     assert page.locator("h1").inner_text().startswith("Xã Quảng Tân")  # type: ignore[attr-defined]
     for path in (
-        "/officer/units/QN-DH-DYEN",
-        "/officer/units/QN-DH",
-        "/officer/reports/units/QN-DH-DYEN/responses.csv",
+        "/officer/units/QN-DAMHA-CN",
+        "/officer/units/QN-DAMHA",
+        "/officer/reports/units/QN-DAMHA-CN/responses.csv",
     ):
         response = page.request.get(f"{live_server.url}{path}")  # type: ignore[attr-defined]
         assert response.status == 403, path
-    response = page.goto(f"{live_server.url}/officer/units/QN-DH-DYEN")  # type: ignore[attr-defined]
+    response = page.goto(f"{live_server.url}/officer/units/QN-DAMHA-CN")  # type: ignore[attr-defined]
     assert response.status == 403
     assert page.get_by_text("Đơn vị này nằm ngoài phạm vi").is_visible()  # type: ignore[attr-defined]
     assert "Xã Dực Yên" not in page.content()  # type: ignore[attr-defined]

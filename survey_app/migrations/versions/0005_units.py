@@ -43,9 +43,7 @@ def upgrade() -> None:
         sa.Column("from_parent_id", sa.Integer(), nullable=True),
         sa.Column("to_parent_id", sa.Integer(), nullable=True),
         sa.Column("recorded_by_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "recorded_at", survey_app.models.base.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("recorded_at", survey_app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["desk_id"], ["desks.id"], name=op.f("fk_unit_changes_desk_id_desks")
         ),
@@ -87,9 +85,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_unit_change_links")),
     )
     with op.batch_alter_table("unit_change_links", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_unit_change_links_unit_id"), ["unit_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_unit_change_links_unit_id"), ["unit_id"], unique=False)
 
 
 def downgrade() -> None:
