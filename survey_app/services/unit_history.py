@@ -311,8 +311,8 @@ def merge(
 ) -> UnitChange:
     """Merge ``sources`` into ``into`` (an existing unit, or a new one made that day), no commit.
 
-    The sources end on ``effective_on``; their active desks move to ``desks_to`` when given
-    (else they close with their unit). Refused (UnitChangeError) when a source does not exist
+    The sources end on ``effective_on`` with the service points below them; their active
+    desks move to ``desks_to`` when given (else they close with their unit). Refused (UnitChangeError) when a source does not exist
     that day or has a later change, when the target is a source or one of their predecessors,
     or when fewer than one source is given.
     """
@@ -339,12 +339,18 @@ def merge(
     change.links.append(UnitChangeLink(unit=target, side="to"))
     session.add(change)
     for source in sources:
-        _end(source, effective_on)
-        for desk in source.desks:
-            if desk.active and desks_to is not None:
-                desk.unit = desks_to
-            elif desk.active:
-                desk.active = False
+        # The source ends with the service points below it (a ward's branch, its reception
+        # points): their desks move to ``desks_to`` or close.
+        for unit_id in sorted(tree.subtree_ids(source.id)):
+            unit = tree.units[unit_id]
+            if unit.id != source.id and (unit.kind not in SERVICE_POINT_KINDS or unit.valid_to):
+                continue
+            _end(unit, effective_on)
+            for desk in list(unit.desks):
+                if desk.active and desks_to is not None:
+                    desk.unit = desks_to
+                elif desk.active:
+                    desk.active = False
     session.flush()
     tree.predecessors.setdefault(target.id, []).extend(s.id for s in sources)
     return change
