@@ -22,12 +22,20 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("units", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("valid_from", sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column("valid_to", sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column("branch_of_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            batch_op.f("fk_units_branch_of_id_units"), "units", ["branch_of_id"], ["id"]
+    # Plain ADD COLUMN on every backend: SQLite's batch mode would copy and drop "units", which
+    # the rows of desks, responses and officers refer to (foreign keys are on). SQLite accepts a
+    # REFERENCES clause on an added column whose default is NULL.
+    op.add_column("units", sa.Column("valid_from", sa.Date(), nullable=True))
+    op.add_column("units", sa.Column("valid_to", sa.Date(), nullable=True))
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "ALTER TABLE units ADD COLUMN branch_of_id INTEGER "
+            "CONSTRAINT fk_units_branch_of_id_units REFERENCES units (id)"
+        )
+    else:
+        op.add_column("units", sa.Column("branch_of_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            op.f("fk_units_branch_of_id_units"), "units", "units", ["branch_of_id"], ["id"]
         )
     op.create_table(
         "unit_changes",
@@ -95,8 +103,10 @@ def downgrade() -> None:
     with op.batch_alter_table("unit_changes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_unit_changes_effective_on"))
     op.drop_table("unit_changes")
-    with op.batch_alter_table("units", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_units_branch_of_id_units"), type_="foreignkey")
-        batch_op.drop_column("branch_of_id")
-        batch_op.drop_column("valid_to")
-        batch_op.drop_column("valid_from")
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_constraint(op.f("fk_units_branch_of_id_units"), "units", type_="foreignkey")
+    # SQLite (3.35+) drops a column in place unless it is referenced by a constraint: the
+    # foreign key lives on branch_of_id itself, so that one column is dropped in place too.
+    op.drop_column("units", "branch_of_id")
+    op.drop_column("units", "valid_to")
+    op.drop_column("units", "valid_from")
