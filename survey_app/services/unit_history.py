@@ -312,9 +312,9 @@ def merge(
     """Merge ``sources`` into ``into`` (an existing unit, or a new one made that day), no commit.
 
     The sources end on ``effective_on`` with the service points below them; their active
-    desks move to ``desks_to`` when given (else they close with their unit). Refused (UnitChangeError) when a source does not exist
-    that day or has a later change, when the target is a source or one of their predecessors,
-    or when fewer than one source is given.
+    desks move to ``desks_to`` when given (else they close with their unit). Refused
+    (UnitChangeError) when a source does not exist that day or has a later change, when the
+    target is a source or one of their predecessors, or when no source is given.
     """
     what = "Sáp nhập bị từ chối"
     if not sources:
