@@ -486,10 +486,11 @@ def load_demo(session: Session, *, responses: int = 3000, seed: int = 2024) -> s
     officers = _add_officers(session)
     targets = _add_targets(session, province, max(PLAN_YEAR, now.astimezone(LOCAL).year))
     units = len(tree.units)
-    desks = len(center_desks) + len(old_desks) + len(new_desks)
+    desk_count = len(center_desks) + len(old_desks) + len(new_desks)
     return (
         f"{units} units ({len(PLACES)} communes, wards and special zones of today; the former "
-        f"Đầm Hà district merged on {MERGER:%d/%m/%Y}), {desks} desks, {len(services)} services, "
+        f"Đầm Hà district merged on {MERGER:%d/%m/%Y}), {desk_count} desks, "
+        f"{len(services)} services, "
         f"{responses} responses, {officers} officers, {targets} targets"
     )
 
