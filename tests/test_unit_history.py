@@ -349,3 +349,42 @@ def test_a_hand_worked_merge_pools_two_communes(app: Flask) -> None:
         assert then.loc["A", "index"] == pytest.approx(100.0) and then.loc["A", "rank"] == 1
         assert then.loc["B", "index"] == pytest.approx(0.0) and then.loc["B", "rank"] == 2
         assert pd.isna(then.loc["C", "rank"]) if "C" in then.index else True
+
+
+def test_the_officer_page_records_a_merger_and_refuses_a_bad_one(demo: Flask) -> None:
+    admin = sign_in(demo.test_client(), "admin")
+    page = admin.get("/officer/field/unit-changes")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Thị trấn Đầm Hà, Xã Đầm Hà, Xã Tân Bình, Xã Đại Bình, Xã Tân Lập sáp nhập thành" in text
+    assert "Nghị quyết 1679/NQ-UBTVQH15" in text
+    form = {"into": "__new__", "new_kind": "ward", "parent": "QN", "basis": "thử"}
+    bad = admin.post(
+        "/officer/field/unit-changes/merge",
+        data={**form, "sources": ["QN-DH-TBINH"], "new_code": "QN-X", "new_name": "Phường X",
+              "effective_on": "2026-03-01"},
+    )  # fmt: skip
+    assert bad.status_code == 422
+    message = bad.get_data(as_text=True)
+    assert "Xã Tân Bình (QN-DH-TBINH)" in message and "overlapping dates" in message
+    good = admin.post(
+        "/officer/field/unit-changes/merge",
+        data={**form, "sources": ["QN-BAICHAY", "QN-HALONG"], "new_code": "QN-HALONG2",
+              "new_name": "Phường Hạ Long", "effective_on": "2026-10-01"},
+    )  # fmt: skip
+    assert good.status_code == 302
+    listed = admin.get("/officer/field/unit-changes").get_data(as_text=True)
+    assert "Phường Bãi Cháy, Phường Hạ Long sáp nhập thành Phường Hạ Long" in listed
+    with demo.app_context():
+        tree = UnitTree.load(get_session())
+        assert tree.predecessors[tree.by_code["QN-HALONG2"].id] == [
+            tree.by_code["QN-BAICHAY"].id,
+            tree.by_code["QN-HALONG"].id,
+        ]
+    # Officers who are not administrators cannot record a change.
+    officer = sign_in(demo.test_client(), "damha")
+    assert officer.get("/officer/field/unit-changes").status_code == 403
+    refused = officer.post(
+        "/officer/field/unit-changes/merge", data={**form, "sources": ["QN-COTO"]}
+    )
+    assert refused.status_code == 403

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("officer", __name__, template_folder="templates")
 
-from . import admin, auth, dashboard, feedback, field, formatting, kiosks  # noqa: E402,F401
+from . import admin, auth, dashboard, feedback, field, formatting, kiosks, unit_changes  # noqa: E402,F401

@@ -49,24 +49,25 @@ def test_sign_in_dashboard_excel_and_sign_out(
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
     _sign_in(page, live_server.url, "damha")
-    # Back to the page asked for, with the district's scores, charts and their tables.
+    # Back to the page asked for, with the commune's scores, charts and their tables.
     page.wait_for_url("**/officer/units/QN-DAMHA")  # type: ignore[attr-defined]
-    assert page.locator("h1").inner_text().startswith("Huyện Đầm Hà")  # type: ignore[attr-defined]
+    assert page.locator("h1").inner_text().startswith("Xã Đầm Hà")  # type: ignore[attr-defined]
     assert page.locator("svg.chart").count() >= 3  # type: ignore[attr-defined]
     assert page.locator("table.data").count() >= 4  # type: ignore[attr-defined]
     assert page.get_by_text("Xếp hạng các đơn vị trực thuộc").is_visible()  # type: ignore[attr-defined]
     with page.expect_download() as download_info:  # type: ignore[attr-defined]
         page.get_by_text("Tải báo cáo Excel").click()  # type: ignore[attr-defined]
     download = download_info.value
-    assert download.suggested_filename.startswith("sipas-QN-DH-")
+    assert download.suggested_filename.startswith("sipas-QN-DAMHA-")
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
     book = load_workbook(io.BytesIO(saved.read_bytes()))
     assert "Tổng hợp" in book.sheetnames
     assert book["Tổng hợp"]["A5"].value == "QN-DAMHA"
-    # Drill down to a commune, then sign out.
-    page.get_by_role("link", name="Xã Quảng Tân").first.click()  # type: ignore[attr-defined]
-    page.wait_for_url("**/officer/units/QN-QUANGTAN**")  # type: ignore[attr-defined]
+    # Drill down to the commune's branch, then sign out.
+    branch = "Chi nhánh Trung tâm Phục vụ hành chính công tại xã Đầm Hà"
+    page.get_by_role("link", name=branch).first.click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/officer/units/QN-DAMHA-CN**")  # type: ignore[attr-defined]
     page.get_by_role("button", name="Đăng xuất").click()  # type: ignore[attr-defined]
     page.wait_for_url("**/officer/sign-in")  # type: ignore[attr-defined]
     assert page.get_by_text("Ông/Bà đã đăng xuất.").is_visible()  # type: ignore[attr-defined]
@@ -94,4 +95,4 @@ def test_a_commune_officer_cannot_reach_another_commune(
     response = page.goto(f"{live_server.url}/officer/units/QN-DAMHA-CN")  # type: ignore[attr-defined]
     assert response.status == 403
     assert page.get_by_text("Đơn vị này nằm ngoài phạm vi").is_visible()  # type: ignore[attr-defined]
-    assert "Xã Dực Yên" not in page.content()  # type: ignore[attr-defined]
+    assert "tại xã Đầm Hà" not in page.content()  # type: ignore[attr-defined]
