@@ -1,5 +1,5 @@
 """The officer workspace in Chromium: sign in, see the dashboard, download the Excel report,
-sign out; a commune officer cannot reach another commune."""
+sign out; a commune officer cannot reach another commune; an administrator records a merger."""
 
 from __future__ import annotations
 
@@ -96,3 +96,47 @@ def test_a_commune_officer_cannot_reach_another_commune(
     assert response.status == 403
     assert page.get_by_text("Đơn vị này nằm ngoài phạm vi").is_visible()  # type: ignore[attr-defined]
     assert "tại xã Đầm Hà" not in page.content()  # type: ignore[attr-defined]
+
+
+def test_an_administrator_records_a_merger_on_the_officer_page(
+    live_server: LiveServer, desk_browser: object
+) -> None:
+    _load_demo(live_server)
+    page = desk_browser
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
+    _sign_in(page, live_server.url, "admin")
+    page.wait_for_url("**/officer/units/QN-DAMHA")  # type: ignore[attr-defined]
+    page.goto(f"{live_server.url}/officer/field")  # type: ignore[attr-defined]
+    page.get_by_role("link", name="Sáp nhập, chia tách, đổi tên").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/officer/field/unit-changes")  # type: ignore[attr-defined]
+    assert page.get_by_text("Nghị quyết 1679/NQ-UBTVQH15").first.is_visible()  # type: ignore[attr-defined]
+
+    def fill(date_text: str, *sources: str) -> None:
+        for code in sources:
+            page.locator(f"input[name=sources][value='{code}']").check()  # type: ignore[attr-defined]
+        page.select_option("#into", "__new__")  # type: ignore[attr-defined]
+        page.fill("#new_code", "QN-HALONG2")  # type: ignore[attr-defined]
+        page.fill("#new_name", "Phường Hạ Long")  # type: ignore[attr-defined]
+        page.select_option("#new_kind", "ward")  # type: ignore[attr-defined]
+        page.select_option("#parent", "QN")  # type: ignore[attr-defined]
+        page.fill("#effective_on", date_text)  # type: ignore[attr-defined]
+        page.fill("#basis", "Nghị quyết thử")  # type: ignore[attr-defined]
+        page.get_by_role("button", name="Ghi nhận sáp nhập").click()  # type: ignore[attr-defined]
+
+    # A unit that ended on 1/7/2025 cannot merge again: the page says which and why.
+    fill("2026-10-01", "QN-DH-TBINH")
+    error = page.locator("#merge-error")  # type: ignore[attr-defined]
+    assert "Xã Tân Bình (QN-DH-TBINH)" in error.inner_text()
+    assert "overlapping dates" in error.inner_text()
+    page.goto(f"{live_server.url}/officer/field/unit-changes")  # type: ignore[attr-defined]
+    fill("2026-10-01", "QN-BAICHAY", "QN-HALONG")
+    page.wait_for_url("**/officer/field/unit-changes")  # type: ignore[attr-defined]
+    listed = page.locator("ol.changes").inner_text()  # type: ignore[attr-defined]
+    assert "Phường Bãi Cháy, Phường Hạ Long sáp nhập thành Phường Hạ Long" in listed
+    # The new ward's page lists the wards merged into it.
+    page.goto(f"{live_server.url}/officer/units/QN-HALONG2?period=2026")  # type: ignore[attr-defined]
+    note = page.locator("#rolled-in").inner_text()  # type: ignore[attr-defined]
+    assert "Phường Bãi Cháy" in note and "Phường Hạ Long" in note
+    # The refused merger answered 422 (Chromium logs that status); nothing else went wrong.
+    assert [p for p in problems if "status of 422" not in p] == []
