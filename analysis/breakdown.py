@@ -1,7 +1,8 @@
 """Breakdowns: which group(s) each response counts in — columns, periods, unit roll-up.
 
 A breakdown is a list of (row, group id) pairs. A plain column gives each response one group;
-a unit roll-up gives a commune's response to the commune, its district and its province;
+a unit roll-up gives a response to its unit and every unit above it in the tree it is given
+(e.g. a commune's branch, the commune, the province);
 overlapping custom periods give a response to every range it falls in. Scoring never needs
 to know which: it tallies the pairs.
 """

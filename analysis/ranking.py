@@ -3,6 +3,7 @@ previous period; and the ranking of expectations within a group."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,7 @@ def rank_units(
     unit_column: str = "unit_code",
     decimals: int | None = 2,
     units: pd.DataFrame | None = None,
+    among: Collection[str] | None = None,
 ) -> RankResult:
     """Rank units on every index, within each period and other breakdown.
 
@@ -62,7 +64,11 @@ def rank_units(
         84.996 tie; ``None`` compares the exact values.
     units : DataFrame, optional
         The unit tree (``unit_code, parent_code``) of a roll-up: units are then ranked only
-        against units at the same depth (communes with communes, districts with districts).
+        against units at the same depth of that tree (e.g. the communes, wards and special
+        zones of a province with each other, never with the province or a service point).
+    among : collection of str, optional
+        The units that may be ranked (e.g. those that existed in the period); the others are
+        "not ranked". ``None``: every unit.
 
     Returns
     -------
@@ -108,6 +114,8 @@ def rank_units(
     rankable = (table["min_n_flag"] == False) & table["index"].notna()  # noqa: E712 - NA-aware
     # Responses with no unit form a group of their own, but it is not a unit to rank.
     rankable = rankable.fillna(False).astype(bool) & table[unit_column].notna()
+    if among is not None:
+        rankable &= table[unit_column].isin(list(among))
     ranks = pd.Series(pd.NA, index=table.index, dtype="Int64")
     if rankable.any():
         eligible = table[rankable]

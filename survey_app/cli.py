@@ -164,6 +164,11 @@ def demo_load(if_empty: bool, responses: int, seed: int) -> None:
         click.echo("demo: the database already has data; kept as it is")
         return
     summary = load_demo(session, responses=responses, seed=seed)
+    session.flush()
+    # The province's own household survey (issue 15) over the demo communes.
+    from .services.survey_demo import load_survey_demo
+
+    load_survey_demo(session, seed=seed)
     session.commit()
     click.echo(f"demo: {summary}")
 
@@ -446,6 +451,7 @@ LAZY_COMMANDS = {
     "purge": "survey_app.operations.commands:purge_command",
     "subject": "survey_app.operations.commands:subject_group",
     "sample": "survey_app.cli_survey:sample_group",
+    "units": "survey_app.cli_units:units_group",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,15 @@ from sqlalchemy import case, func, inspect, select
 
 from survey_app import create_app, migrate
 from survey_app.db import get_engine, get_session
-from survey_app.models import Answer, Base, Desk, QuestionnaireVersion, Response, Unit
+from survey_app.models import (
+    Answer,
+    Base,
+    Desk,
+    QuestionnaireVersion,
+    Response,
+    Unit,
+    UnitChange,
+)
 from survey_app.services.qr import qr_png
 from survey_app.web import public_base_url
 
@@ -69,7 +78,7 @@ def test_invitation_qr_scans_to_the_link(app: Flask, field: Field, tmp_path: Pat
 
 
 def test_long_links_still_scan() -> None:
-    url = "https://dichvucong.quangninh.gov.vn/s/DH01?t=" + "x" * 180
+    url = "https://dichvucong.quangninh.gov.vn/s/DAMHA2?t=" + "x" * 180
     assert decode(qr_png(url)) == url
 
 
@@ -134,24 +143,63 @@ def test_migrations_accept_urls_with_percent_escapes() -> None:
 # -- demo data ---------------------------------------------------------------------------------
 
 
-def test_demo_data_is_a_realistic_district(app: Flask) -> None:
+def test_demo_data_is_quang_ninh_in_2026_with_the_merger_recorded(app: Flask) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "load", "--responses", "400"])
     assert result.exit_code == 0, result.output
     with app.app_context():
         session = get_session()
-        names = set(session.scalars(select(Unit.name)))
+        units = {u.code: u for u in session.scalars(select(Unit))}
+        today = {u.name for u in units.values() if u.valid_to is None}
         assert {
             "Tỉnh Quảng Ninh",
-            "Huyện Đầm Hà",
-            "Trung tâm Hành chính công huyện Đầm Hà",
-        } <= names
+            "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh",
+            "Xã Đầm Hà",
+            "Xã Quảng Tân",
+            "Đặc khu Vân Đồn",
+        } <= today
+        assert not [u for u in units.values() if u.valid_to is None and u.kind == "district"]
+        # The former district and its units: ended on 1/7/2025, their history kept.
+        assert units["QN-DH"].kind == "district" and units["QN-DH"].valid_to == date(2025, 7, 1)
+        assert units["QN-DH-TTDH"].valid_to == date(2025, 7, 1)
+        assert units["QN-DAMHA"].valid_from == date(2025, 7, 1)
+        merged = {
+            link.unit.code
+            for change in session.scalars(select(UnitChange).where(UnitChange.kind == "merge"))
+            if "QN-DAMHA" in {u.code for u in change.units_on("to")}
+            for link in change.links
+            if link.side == "from"
+        }
+        assert merged == {"QN-DH-TTDH", "QN-DH-XDH", "QN-DH-TBINH", "QN-DH-DBINH", "QN-DH-TLAP"}
+        # Every branch hangs under its commune and is a branch of the provincial centre.
+        branch = units["QN-DAMHA-CN"]
+        assert branch.parent_id == units["QN-DAMHA"].id
+        assert branch.branch_of_id == units["QN-TTPVHCC"].id
+        # Responses before the merger are at the old units, after it at the new ones.
+        merger = datetime(2025, 6, 30, 17, tzinfo=UTC)  # 1/7/2025 00:00 in Hà Nội
+        old_ids = [u.id for u in units.values() if u.valid_to is not None]
+        assert (
+            session.scalar(
+                select(func.count()).where(
+                    Response.unit_id.in_(old_ids), Response.submitted_at >= merger
+                )
+            )
+            == 0
+        )
+        assert (
+            session.scalar(
+                select(func.count()).where(
+                    Response.unit_id.in_(old_ids), Response.submitted_at < merger
+                )
+            )
+            > 50
+        )
         assert session.scalar(select(func.count()).select_from(Response)) == 400
         assert (session.scalar(select(func.count()).select_from(Desk)) or 0) >= 10
         newest, oldest = session.execute(
             select(func.max(Response.submitted_at), func.min(Response.submitted_at))
         ).one()
-        assert (newest - oldest).days > 300  # spread over the last year
+        assert (newest - oldest).days > 500  # 18 months before the merger, and since
         # Units differ: the best and the worst unit are far apart on the share satisfied.
         share = (
             select(

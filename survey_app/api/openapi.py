@@ -132,7 +132,13 @@ def document(max_page_size: int) -> dict[str, Any]:
         SCORE_COLUMN_SCHEMAS | {"target": {"type": "number", "minimum": 0, "maximum": 100}},
     )
     response_row = _row((*SYSTEM_COLUMNS, "answers", "comment"), RESPONSE_COLUMN_SCHEMAS)
-    scored_query = [unit, period, questionnaire]
+    view = _parameter(
+        "view",
+        {"type": "string", "enum": ["today", "as_it_was"]},
+        "today (default): today's units, each with the units merged into it, so a trend "
+        "crosses a merger; as_it_was: each stored unit alone, as it was then.",
+    )
+    scored_query = [unit, period, questionnaire, view]
 
     def ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
         return {
@@ -206,6 +212,8 @@ def document(max_page_size: int) -> dict[str, Any]:
                                             "kind": {"type": "string"},
                                             "parent_code": _nullable("string"),
                                             "active": {"type": "boolean"},
+                                            "valid_from": _nullable("string", format="date"),
+                                            "valid_to": _nullable("string", format="date"),
                                         },
                                     },
                                 }
@@ -229,6 +237,13 @@ def document(max_page_size: int) -> dict[str, Any]:
                                 "period": {"type": "string"},
                                 "questionnaire": {"type": "string"},
                                 "min_n": {"type": "integer"},
+                                "view": {"type": "string", "enum": ["today", "as_it_was"]},
+                                "includes": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                    "description": "Codes of the merged units whose responses "
+                                    "are counted for the unit (today's view).",
+                                },
                                 "scores": {
                                     "type": "array",
                                     "items": {"$ref": "#/components/schemas/ScoreRow"},
@@ -275,6 +290,7 @@ def document(max_page_size: int) -> dict[str, Any]:
                             period["schema"],
                             "Only responses in this period (default: all).",
                         ),
+                        view,
                         _parameter(
                             "page",
                             {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1},

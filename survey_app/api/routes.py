@@ -17,7 +17,7 @@ import questionnaires
 from ..db import get_session
 from ..errors import JsonError
 from ..models import ApiToken, Unit, utcnow
-from ..services import accounts, periods, scorecards, wide_export
+from ..services import accounts, periods, scorecards, unit_history, wide_export
 from ..services.accounts import Scope
 from . import bp
 from . import openapi as openapi_document
@@ -26,9 +26,9 @@ from .openapi import SCORE_COLUMNS, TARGET_COLUMNS
 UNIT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,31}$")
 KNOWN_PARAMETERS = {
     "api.units": set(),
-    "api.scores": {"unit", "period", "q"},
-    "api.targets": {"unit", "period", "q"},
-    "api.responses": {"unit", "period", "page", "page_size"},
+    "api.scores": {"unit", "period", "q", "view"},
+    "api.targets": {"unit", "period", "q", "view"},
+    "api.responses": {"unit", "period", "page", "page_size", "view"},
 }
 
 
@@ -101,6 +101,13 @@ def _period() -> periods.Period:
         api_error(400, "bad_parameter", str(error))
 
 
+def _view() -> str:
+    chosen = request.args.get("view", "") or "today"
+    if chosen not in unit_history.VIEWS:
+        api_error(400, "bad_parameter", f"view must be one of {', '.join(unit_history.VIEWS)}")
+    return chosen
+
+
 def _questionnaire() -> str:
     chosen = request.args.get("q", "") or current_app.config["DEFAULT_QUESTIONNAIRE"]
     if chosen not in questionnaires.available():
@@ -147,6 +154,7 @@ def _scorecard() -> scorecards.Scorecard:
             period,
             questionnaires.get(qid),
             scorecards.ScorecardSettings.from_config(current_app.config),
+            _view(),
         )
     except analysis.AnalysisError as error:
         api_error(422, "cannot_score", str(error)[:300])
@@ -168,6 +176,8 @@ def units() -> ResponseReturnValue:
             "kind": u.kind,
             "parent_code": tree.units[u.parent_id].code if u.parent_id in tree.units else None,
             "active": u.active,
+            "valid_from": u.valid_from.isoformat() if u.valid_from else None,
+            "valid_to": u.valid_to.isoformat() if u.valid_to else None,
         }
         for u in tree.units.values()
         if scope.allows(u.id)
@@ -183,6 +193,8 @@ def scores() -> ResponseReturnValue:
         period=card.period.label,
         questionnaire=card.questionnaire.key,
         min_n=card.min_n,
+        view=card.view,
+        includes=[u.code for u in (*card.rolled_in.units, *card.rolled_in.service_points)],
         scores=_records(card.table, SCORE_COLUMNS),
     )
 
@@ -205,7 +217,8 @@ def responses() -> ResponseReturnValue:
     page = _int("page", 1, 1, 1_000_000)
     size = _int("page_size", 100, 1, current_app.config["API_MAX_PAGE_SIZE"])
     db = get_session()
-    ids = accounts.unit_tree(db).subtree_ids(unit.id)
+    # Responses keep the unit they were given at; today's view adds the merged units' rows.
+    ids = set(unit_history.unit_ids_for(accounts.unit_tree(db), unit.id, _view()))
     start = end = None
     label = None
     if request.args.get("period"):

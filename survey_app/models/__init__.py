@@ -1,7 +1,16 @@
 """The database models (SQLAlchemy 2.0, typed)."""
 
 from .base import Base, UTCDateTime, utcnow
-from .field import UNIT_KINDS, Desk, Service, Unit
+from .field import (
+    HISTORY_KINDS,
+    RANKED_KINDS,
+    SERVICE_POINT_KINDS,
+    TODAY_KINDS,
+    UNIT_KINDS,
+    Desk,
+    Service,
+    Unit,
+)
 from .household_survey import PaperForm, PaperKeying, SamplePlan, SampleStratum, SampleUnit
 from .kiosk import Enrolment, KioskDevice, KioskSubmission
 from .officers import ROLES, ApiToken, AuditEvent, Officer
@@ -10,9 +19,15 @@ from .plan import Target
 from .responses import CHANNELS, Answer, Comment, InvitationUse, QuestionnaireVersion, Response
 from .review import DECISIONS, CommentFollowUp, ResponseReview
 from .throttle import SignInAttempts
+from .unit_changes import CHANGE_KINDS, UnitChange, UnitChangeLink
 
 __all__ = [
+    "CHANGE_KINDS",
     "CHANNELS",
+    "HISTORY_KINDS",
+    "RANKED_KINDS",
+    "SERVICE_POINT_KINDS",
+    "TODAY_KINDS",
     "DECISIONS",
     "RATINGS",
     "ROLES",
@@ -46,5 +61,7 @@ __all__ = [
     "Target",
     "UTCDateTime",
     "Unit",
+    "UnitChange",
+    "UnitChangeLink",
     "utcnow",
 ]

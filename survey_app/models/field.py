@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 
-UNIT_KINDS = ("province", "district", "center", "commune")
+#: Administrative units of today's two tiers (since 1/7/2025: a province and its communes,
+#: wards and special zones).
+TODAY_KINDS = ("province", "commune", "ward", "special_zone")
+#: Kinds kept only for history: districts ended on 1/7/2025 (SIPAS.md §8).
+HISTORY_KINDS = ("district",)
+#: Service points: a public administration service centre (a province's, or a former
+#: district's), a commune centre or branch of the provincial centre, a reception point.
+SERVICE_POINT_KINDS = ("center", "branch", "reception_point")
+UNIT_KINDS = (*TODAY_KINDS, *HISTORY_KINDS, *SERVICE_POINT_KINDS)
+#: The kinds ranked against each other (service points and districts are not).
+RANKED_KINDS = ("commune", "ward", "special_zone")
 
 
 class Unit(Base):
-    """An administrative unit: province → district → commune; a district's public
-    administration center is a unit under its district."""
+    """A unit: province → commune, ward or special zone (a district, in history), with its
+    service points below it (a commune's centre or branch → reception points; desks hang on
+    any). A unit exists from ``valid_from`` (None: always) until the day before ``valid_to``
+    (None: still exists); its changes (merge, split, rename, move) are UnitChange rows."""
 
     __tablename__ = "units"
 
@@ -26,9 +38,26 @@ class Unit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list[Unit]] = relationship(back_populates="parent")
+    parent: Mapped[Unit | None] = relationship(
+        remote_side=[id], back_populates="children", foreign_keys=[parent_id]
+    )
+    children: Mapped[list[Unit]] = relationship(back_populates="parent", foreign_keys=[parent_id])
     desks: Mapped[list[Desk]] = relationship(back_populates="unit")
+
+    #: The first day the unit exists (None: before any recorded change).
+    valid_from: Mapped[date | None] = mapped_column(Date, default=None)
+    #: The first day it no longer exists (None: it exists today).
+    valid_to: Mapped[date | None] = mapped_column(Date, default=None)
+    #: A commune centre that is a branch of the provincial centre: that centre (the service
+    #: tree provincial centre → branch → reception point → desk, beside the parent tree).
+    branch_of_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), default=None)
+    branch_of: Mapped[Unit | None] = relationship(remote_side=[id], foreign_keys=[branch_of_id])
+
+    def exists_during(self, first: date, last: date) -> bool:
+        """Whether the unit existed on any day from ``first`` to ``last`` (both included)."""
+        return (self.valid_from is None or self.valid_from <= last) and (
+            self.valid_to is None or self.valid_to > first
+        )
 
     def lineage(self) -> list[Unit]:
         """This unit and its ancestors, nearest first."""

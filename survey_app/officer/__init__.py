@@ -5,7 +5,17 @@ from flask import Blueprint
 
 bp = Blueprint("officer", __name__, template_folder="templates")
 
-from . import admin, auth, dashboard, decision766, feedback, field, formatting, kiosks  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    admin,
+    auth,
+    dashboard,
+    decision766,
+    feedback,
+    field,
+    formatting,
+    kiosks,
+    unit_changes,
+)
 
 # The province's own survey (issue 15): its own module, one line here.
 from . import survey as survey  # noqa: E402,F401

@@ -14,7 +14,7 @@ from questionnaires import Questionnaire
 from ..db import get_session
 from ..errors import friendly_abort
 from ..models import Desk, Unit
-from ..services import accounts, field_register, periods
+from ..services import accounts, field_register, periods, unit_history
 from ..services.accounts import Scope, UnitTree
 from ..services.periods import Period
 from .auth import current_officer
@@ -85,6 +85,22 @@ def period_from_args() -> Period:
                 period=label[:20],
             ),
         )
+
+
+def view_from_args() -> str:
+    """``today`` (default: today's units, predecessors rolled in) or ``as_it_was``."""
+    chosen = request.args.get("view", "").strip() or "today"
+    if chosen not in unit_history.VIEWS:
+        friendly_abort(
+            400,
+            _("Cách xem không hợp lệ"),
+            _(
+                "Cách xem là “today” (đơn vị hiện nay) hoặc “as_it_was” (đơn vị như lúc đó); "
+                "đã nhận “%(view)s”.",
+                view=chosen[:20],
+            ),
+        )
+    return chosen
 
 
 def questionnaire_from_args() -> Questionnaire:

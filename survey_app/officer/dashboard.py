@@ -18,7 +18,7 @@ import questionnaires
 
 from ..db import get_session
 from ..errors import friendly_abort
-from ..services import charts, feedback, field_register, scorecards
+from ..services import charts, feedback, field_register, scorecards, unit_history
 from ..services.index_codes import headline_codes
 from ..services.scorecards import DeskCard, Scorecard, ScorecardSettings
 from . import bp
@@ -30,6 +30,7 @@ from .access import (
     scope_roots,
     tree,
     unit_or_abort,
+    view_from_args,
 )
 from .formatting import is_missing, labels
 
@@ -63,9 +64,10 @@ def scorecard_for(code: str) -> Scorecard:
     unit = unit_or_abort(code)
     period = period_from_args()
     q = questionnaire_from_args()
+    view = view_from_args()
     try:
         settings = ScorecardSettings.from_config(current_app.config)
-        return scorecards.unit_scorecard(get_session(), tree(), unit, period, q, settings)
+        return scorecards.unit_scorecard(get_session(), tree(), unit, period, q, settings, view)
     except analysis.AnalysisError as error:
         current_app.logger.warning("scoring %s failed: %s", unit.code, error)
         friendly_abort(
@@ -92,7 +94,16 @@ def headline_rows(card: Scorecard, names: dict[str, str]) -> list[dict[str, Any]
 
 
 def children_rows(card: Scorecard) -> list[dict[str, Any]]:
-    kids = tree().children.get(card.unit.id, [])
+    # Today's view lists today's units; "as it was" those that existed in the period.
+    kids = [
+        u
+        for u in tree().children.get(card.unit.id, [])
+        if (
+            u.valid_to is None
+            if card.view == "today"
+            else u.exists_during(card.period.start, card.period.end)
+        )
+    ]
     table = card.table[card.table["code"] == "SIPAS"].set_index("unit_code")
     out = []
     for unit in kids:
@@ -223,6 +234,14 @@ def charts_for(
     return out
 
 
+def _successors(card: Scorecard) -> list[Any]:
+    """Today's unit the data of a unit that no longer exists counts for (none if it exists)."""
+    if card.unit.valid_to is None:
+        return []
+    today = unit_history.today_unit_id(tree(), card.unit.id)
+    return [tree().units[today]] if today != card.unit.id else []
+
+
 def dashboard_context(card: Scorecard) -> dict[str, Any]:
     names = labels(card.questionnaire)
     headline = headline_rows(card, names)
@@ -235,9 +254,8 @@ def dashboard_context(card: Scorecard) -> dict[str, Any]:
         row["label"] = names.get(row["code"], row["label_vi"])
     kept = {r["code"]: r for r in records(card.kept_all)}
     counts = card.counts[card.counts["unit_code"] == card.unit.code]
-    desk_names = {
-        d.code: d for d in field_register.desks_of(get_session(), tree().subtree_ids(card.unit.id))
-    }
+    stored = unit_history.unit_ids_for(tree(), card.unit.id, card.view)
+    desk_names = {d.code: d for d in field_register.desks_of(get_session(), set(stored))}
     desks = card.desks
     desk_rows = records(desks[desks["code"] == "SIPAS"]) if len(desks) else []
     targets = (
@@ -253,6 +271,7 @@ def dashboard_context(card: Scorecard) -> dict[str, Any]:
         "card": card,
         "unit": card.unit,
         "lineage": tree().ancestors(card.unit),
+        "successors": _successors(card),
         "names": names,
         "headline": headline,
         "children": children,

@@ -45,10 +45,14 @@ def weekday_names() -> list[tuple[str, str]]:
 
 def kind_names() -> dict[str, str]:
     return {
-        "province": _("Tỉnh"),
-        "district": _("Huyện"),
-        "center": _("Trung tâm HCC"),
-        "commune": _("Xã, phường, thị trấn"),
+        "province": _("Tỉnh, thành phố"),
+        "commune": _("Xã"),
+        "ward": _("Phường"),
+        "special_zone": _("Đặc khu"),
+        "district": _("Cấp huyện (trước 1/7/2025)"),
+        "center": _("Trung tâm phục vụ hành chính công"),
+        "branch": _("Chi nhánh, trung tâm cấp xã"),
+        "reception_point": _("Điểm tiếp nhận"),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
 
 from jinja2 import Undefined
@@ -93,3 +94,9 @@ def _names() -> dict[str, Any]:
 def options(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:
     """Choices of a select, radio or checkbox field (WTForms 3.3 wants SelectChoice)."""
     return [SelectChoice(value, str(label)) for value, label in pairs]
+
+
+@bp.app_template_filter("day_before")
+def day_before(value: date) -> str:
+    """The last day a unit existed, from its ``valid_to`` (the first day it did not)."""
+    return (value - timedelta(days=1)).strftime("%d/%m/%Y")

@@ -21,11 +21,12 @@ from ..officer.access import (
     period_from_args,
     tree,
     unit_or_abort,
+    view_from_args,
 )
 from ..officer.auth import current_officer, guard
 from ..officer.dashboard import scorecard_for
 from ..officer.decision766 import decision766_board
-from ..services import accounts, feedback, field_register
+from ..services import accounts, feedback, field_register, unit_history
 from . import bp, posters, xlsx
 from . import csv as csv_report
 from . import decision766 as decision766_report
@@ -68,7 +69,7 @@ def xlsx_report(code: str) -> ResponseReturnValue:
     db = get_session()
     zone = ZoneInfo(current_app.config["TIME_ZONE"])
     start, end = card.period.utc_bounds(current_app.config["TIME_ZONE"])
-    ids = tree().subtree_ids(card.unit.id)
+    ids = set(unit_history.unit_ids_for(tree(), card.unit.id, card.view))
     rows = feedback.comments_in_period(db, ids, start, end, MAX_COMMENTS)
     very = feedback.very_dissatisfied_among(db, [r[1].id for r in rows])
     desks = {d.id: d for d in field_register.desks_of(db, ids)}
@@ -104,7 +105,11 @@ def _bytes(data: bytes) -> io.BytesIO:
 @bp.get("/units/<code>.pdf")
 def pdf_report(code: str) -> ResponseReturnValue:
     card = scorecard_for(code)
-    kids = tree().children.get(card.unit.id, [])
+    kids = [
+        u
+        for u in tree().children.get(card.unit.id, [])
+        if u.valid_to is None or card.view == "as_it_was"
+    ]
     data = pdf_report_builder.build_summary(
         card,
         unit_names={u.code: u.name for u in _unit_order(card.unit)},
@@ -129,7 +134,8 @@ def responses_csv(code: str) -> ResponseReturnValue:
         period = period_from_args()
         start, end = period.utc_bounds(zone)
         label = period.label
-    ids = tree().subtree_ids(unit.id)
+    # Responses keep the unit they were given at; today's view adds the merged units' rows.
+    ids = set(unit_history.unit_ids_for(tree(), unit.id, view_from_args()))
     name = f"sipas-responses-{unit.code}-{label}.csv"
     _log("export_csv", unit.code, period=label, file=name)
 

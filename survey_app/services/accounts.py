@@ -123,16 +123,20 @@ class UnitTree:
     units: dict[int, Unit]
     by_code: dict[str, Unit] = field(default_factory=dict)
     children: dict[int | None, list[Unit]] = field(default_factory=dict)
+    #: successor id → ids of the units merged into it (survey_app/services/unit_history.py).
+    predecessors: dict[int, list[int]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> UnitTree:
+        from .unit_history import merge_links
+
         units = {u.id: u for u in session.scalars(select(Unit).order_by(Unit.kind, Unit.name))}
-        tree = cls(units)
+        tree = cls(units, predecessors=merge_links(session))
         for unit in units.values():
             tree.by_code[unit.code] = unit
             tree.children.setdefault(unit.parent_id, []).append(unit)
         for kids in tree.children.values():
-            kids.sort(key=lambda u: (u.kind != "center", u.name))
+            kids.sort(key=lambda u: (u.valid_to is not None, u.kind != "center", u.name))
         return tree
 
     def subtree_ids(self, unit_id: int) -> set[int]:
@@ -186,10 +190,13 @@ class Scope:
 
 
 def scope_of(tree: UnitTree, unit_id: int | None) -> Scope:
-    """The scope of someone responsible for ``unit_id`` (None: every unit)."""
+    """The scope of someone responsible for ``unit_id`` (None: every unit): the unit, those
+    below it, and the units merged into them (their history is the unit's)."""
+    from .unit_history import stored_unit_ids
+
     if unit_id is None:
         return Scope(None, tuple(u.id for u in tree.roots()))
-    return Scope(frozenset(tree.subtree_ids(unit_id)), (unit_id,))
+    return Scope(stored_unit_ids(tree, unit_id), (unit_id,))
 
 
 def officer_scope(tree: UnitTree, officer: Officer) -> Scope:

@@ -26,7 +26,7 @@ import questionnaires
 from questionnaires import Item, Problem, Questionnaire
 
 from ..models import Desk, Officer, PaperForm, PaperKeying, SamplePlan, SampleUnit
-from . import intake
+from . import intake, sample_plans
 from .integrity import Circumstances
 from .questionnaire_store import current_version
 from .sample_plans import PlanError, form_code
@@ -181,12 +181,7 @@ class _Context:
         found = self.desks.get(stratum)
         if found is None:
             stratum_row = next(s for s in self.plan.strata if s.stratum == stratum)
-            found = self.session.scalar(
-                select(Desk)
-                .where(Desk.unit_id == stratum_row.unit_id, Desk.active.is_(True))
-                .order_by(Desk.code)
-                .limit(1)
-            )
+            found = sample_plans.stratum_desk(self.session, stratum_row.unit_id)
             if found is None:
                 raise PlanError(
                     f"Đơn vị “{stratum}” không còn quầy nào hoạt động để lưu phiếu.",

@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 import questionnaires
 from analysis import DataError, allocate, draw_sample, stratum_sample_sizes
 
-from ..models import Desk, Officer, SamplePlan, SampleStratum, SampleUnit, Unit
+from ..models import (
+    SERVICE_POINT_KINDS,
+    Desk,
+    Officer,
+    SamplePlan,
+    SampleStratum,
+    SampleUnit,
+    Unit,
+)
 from ..models.household_survey import ALLOCATIONS, FRAME_KINDS
 
 #: Questionnaires a paper survey may use.
@@ -170,6 +178,33 @@ def _units_by_code(session: Session, codes: set[str]) -> dict[str, Unit]:
     return {unit.code: unit for unit in found}
 
 
+def stratum_desk(session: Session, unit_id: int) -> Desk | None:
+    """The active desk a stratum's paper forms are stored at: the unit's own, else one at its
+    service points (since 2025 a commune's desks sit at its branch and reception points)."""
+    level = [unit_id]
+    for _ in range(3):  # the unit, its branches, their reception points
+        found = session.scalar(
+            select(Desk)
+            .where(Desk.unit_id.in_(level), Desk.active.is_(True))
+            .order_by(Desk.code)
+            .limit(1)
+        )
+        if found is not None:
+            return found
+        level = list(
+            session.scalars(
+                select(Unit.id).where(
+                    Unit.parent_id.in_(level),
+                    Unit.kind.in_(SERVICE_POINT_KINDS),
+                    Unit.active.is_(True),
+                )
+            )
+        )
+        if not level:
+            return None
+    return None
+
+
 def preview(session: Session, frame: pd.DataFrame, request: PlanRequest) -> PlanPreview:
     """Compute the plan (sizes, allocation, the seeded draw) without storing anything.
 
@@ -190,15 +225,8 @@ def preview(session: Session, frame: pd.DataFrame, request: PlanRequest) -> Plan
                 row=int(str(row)),
                 rule="unknown_unit",
             )
-    with_desk = set(
-        session.scalars(
-            select(Desk.unit_id).where(
-                Desk.active.is_(True), Desk.unit_id.in_([u.id for u in units.values()])
-            )
-        )
-    )
     for code, unit in units.items():
-        if unit.id not in with_desk:
+        if stratum_desk(session, unit.id) is None:
             raise PlanError(
                 f"Đơn vị “{code}” chưa có quầy đang hoạt động: phiếu giấy được lưu tại một quầy "
                 "của đơn vị, hãy tạo quầy trước.",

@@ -22,7 +22,7 @@ from questionnaires import Questionnaire
 
 from ..models import Desk, Target, Unit
 from ..models.tables import RESPONSES
-from . import periods
+from . import periods, unit_history
 from .accounts import UnitTree
 from .desk_drops import Drop, compare, desk_drops, local_dates, zone_today
 from .index_codes import headline_codes
@@ -76,6 +76,7 @@ def unit_scorecard(
     period: Period,
     questionnaire: Questionnaire,
     settings: ScorecardSettings,
+    view: str = "today",
 ) -> Scorecard:
     """:func:`build_scorecard` by the app's settings."""
     return build_scorecard(
@@ -83,6 +84,7 @@ def unit_scorecard(
         tree,
         unit,
         period,
+        view=view,
         questionnaire=questionnaire,
         min_n=settings.min_n,
         zone=settings.zone,
@@ -140,6 +142,10 @@ class Scorecard:
     min_n: int = 30
     #: The trend's months (labels), oldest first.
     months: list[str] = field(default_factory=list)
+    #: ``today`` (predecessors rolled into today's units) or ``as_it_was``.
+    view: str = "today"
+    #: The merged units whose responses are counted for this unit (today's view).
+    rolled_in: unit_history.RolledIn = field(default_factory=lambda: unit_history.RolledIn((), ()))
 
     def unit_rows(self, unit_code: str | None = None) -> pd.DataFrame:
         code = unit_code or self.unit.code
@@ -204,9 +210,14 @@ def build_scorecard(
     zone: str = "Asia/Ho_Chi_Minh",
     drop_points: float = 15,
     drop_min_n: int = 5,
+    view: str = "today",
 ) -> Scorecard:
     """Score ``unit`` (pooled with every unit below it) and each unit below it in ``period``,
-    with the previous period, targets, ranks, the monthly trend, drivers and desks."""
+    with the previous period, targets, ranks, the monthly trend, drivers and desks.
+
+    ``view`` ``today``: today's units, each with the units merged into it (its trend crosses
+    the merger); ``as_it_was``: each stored unit alone (survey_app/services/unit_history.py).
+    """
     q = questionnaire or questionnaires.get("sipas-service")
     settings = settings_for(min_n)
     previous = period.previous()
@@ -214,9 +225,10 @@ def build_scorecard(
     first = min(previous.start, months[0].start)
     start, _ = periods.Period("window", "custom", first, period.end).utc_bounds(zone)
     _, end = period.utc_bounds(zone)
-    ids = tree.subtree_ids(unit.id)
-    rows = load_responses(session, q, unit_ids=ids, start=start, end=end)
-    tree_frame = units_frame(tree, unit)
+    history = unit_history.report_map(tree, unit, view)
+    ids = set(history.unit_ids)
+    rows = history.relabel(load_responses(session, q, unit_ids=ids, start=start, end=end))
+    tree_frame = history.units_frame()
 
     both = [previous.as_range(), period.as_range()]
     main = analysis.score(
@@ -245,10 +257,12 @@ def build_scorecard(
             ]
         )
     else:
-        # A district's public administration center is not ranked among its communes.
+        # Communes, wards and special zones that existed in the period are ranked; service
+        # points (a centre, a branch) and former districts are not.
+        ranked_in = {p.label: history.rankable(p.start, p.end) for p in (previous, period)}
         rankable = [
-            code in tree.by_code and tree.by_code[code].kind != "center"
-            for code in main.table["unit_code"]
+            code in ranked_in.get(label, ())
+            for code, label in zip(main.table["unit_code"], main.table["period"], strict=True)
         ]
         ranks = analysis.rank_units(
             dataclasses.replace(main, table=main.table.loc[rankable]), units=tree_frame
@@ -279,7 +293,7 @@ def build_scorecard(
     monthly = rows[local_dates(rows, zone) >= months[0].start]
     trend = monthly_trend(monthly, q, months, settings, zone)
 
-    own_desks = in_period[in_period["unit_code"] == unit.code]
+    own_desks = in_period[in_period["unit_code"].isin(history.service_point_codes())]
     desks = (
         analysis.score(own_desks, q, by=["desk_code"], settings=settings).to_frame()
         if len(own_desks)
@@ -309,6 +323,8 @@ def build_scorecard(
         drops=drops,
         min_n=min_n,
         months=[m.label for m in months],
+        view=history.view,
+        rolled_in=history.rolled_in(first, period.end),
     )
 
 

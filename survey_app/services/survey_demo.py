@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import questionnaires
 
-from ..models import Desk, SamplePlan, Unit
+from ..models import RANKED_KINDS, SamplePlan, Unit
 from . import paper_keying, sample_plans
 
 #: Villages per commune and households per village in the synthetic frame.
@@ -26,12 +26,15 @@ def load_survey_demo(session: Session, *, seed: int = 2026) -> SamplePlan | None
     """Add a demo plan over every commune with an active desk, and import its returned forms
     (no commit). Returns None when there is no commune to survey."""
     rng = random.Random(seed)
-    communes = session.scalars(
-        select(Unit)
-        .where(Unit.kind == "commune", Unit.active.is_(True))
-        .where(Unit.id.in_(select(Desk.unit_id).where(Desk.active.is_(True))))
-        .order_by(Unit.code)
-    ).all()
+    communes = [
+        unit
+        for unit in session.scalars(
+            select(Unit)
+            .where(Unit.kind.in_(RANKED_KINDS), Unit.active.is_(True))
+            .order_by(Unit.code)
+        )
+        if sample_plans.stratum_desk(session, unit.id) is not None
+    ]
     if not communes:
         return None
     rows = [

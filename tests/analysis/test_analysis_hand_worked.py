@@ -371,6 +371,23 @@ def test_groups_min_n_and_ranks_with_ties() -> None:
     assert sipas.loc["D", "index"] == pytest.approx(200 / 3)  # still shown
 
 
+def test_ranks_among_a_list_of_units_only() -> None:
+    codes = {"A": [5, 4, 4, 1], "B": [4, 4, 5, 2], "C": [5, 5, 5, 5]}
+    units = [u for u, v in codes.items() for _ in v]
+    tc = [c for v in codes.values() for c in v]
+    frame = wide(
+        KIOSK, {k: tc for k in ("HL_TC", "HL_TT", "HL_CC", "HL_KQ", "HL_PA")}, unit_code=units
+    )
+    result = score(frame, KIOSK, by=["unit_code"], settings=ScoringSettings(min_n=4))
+    # C (100) did not exist in the period asked: A and B (75 each) tie for first, C is shown
+    # but not ranked.
+    ranks = analysis.rank_units(result, among=["A", "B"]).to_frame()
+    sipas = ranks[ranks["code"] == "SIPAS"].set_index("unit_code")
+    assert sipas.loc["A", "rank"] == 1 and sipas.loc["B", "rank"] == 1
+    assert pd.isna(sipas.loc["C", "rank"]) and sipas.loc["C", "status"] == "not ranked"
+    assert sipas.loc["C", "index"] == pytest.approx(100.0)
+
+
 def test_responses_without_a_unit_are_not_ranked() -> None:
     frame = wide(KIOSK, {"HL_TC": [5, 1]}, fill=4, unit_code=["A", None])
     ranks = analysis.rank_units(

@@ -135,5 +135,5 @@ def test_officer_sign_in_and_dashboard(
     page.goto(f"{live_server.url}/officer/sign-in")
     assert violations(page, axe_source) == []
     _sign_in(page, live_server.url, "damha")
-    page.wait_for_url("**/officer/units/QN-DH")
+    page.wait_for_url("**/officer/units/QN-DAMHA")
     assert violations(page, axe_source) == []

@@ -22,7 +22,7 @@ def test_fuzz_api_against_its_openapi_document(fuzzed: Fuzzed) -> None:
 
     with fuzzed.app.app_context():
         db = get_session()
-        unit = db.scalar(select(Unit).where(Unit.code == "QN-DH"))
+        unit = db.scalar(select(Unit).where(Unit.code == "QN-DAMHA"))
         _row, token = accounts.issue_token(db, name="fuzz", unit=unit, created_by=None)
         db.commit()
     fuzzed.target("api (schemathesis)")

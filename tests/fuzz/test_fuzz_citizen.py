@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ..conftest import CRITERIA, KIOSK_ITEMS, enrolment_code, hidden_fields, kiosk_response
 from .conftest import SCALE, Fuzzed, examples, no_server_errors
 
-DESKS = ("DH01", "DH02", "QTAN1", "dh01", "NOPE", "")
+DESKS = ("DAMHA2", "DAMHA3", "QUANGTAN1", "dh01", "NOPE", "")
 #: Examples per fuzzer (each one request; the survey also opens a fresh form every tenth).
 SURVEY_POSTS, SURVEY_PAGES, KIOSK_SUBMITS, KIOSK_OTHERS = 2900, 300, 2600, 500
 #: Issue 12 finding 7 (a 5,000-digit answer, `[` × 30,000 as JSON, a version ≥ 2³¹): kept in.
@@ -71,7 +71,7 @@ def test_fuzz_survey_form(fuzzed: Fuzzed) -> None:
         garbled_token: bool,
     ) -> None:
         if fresh == 0 or not hidden:
-            page = client.get("/s/DH01", query_string={"again": "1"})
+            page = client.get("/s/DAMHA2", query_string={"again": "1"})
             assert page.status_code == 200
             hidden.update(hidden_fields(page.get_data(as_text=True)))
         data: dict[str, Any] = dict(hidden)
@@ -107,7 +107,7 @@ def test_fuzz_survey_form(fuzzed: Fuzzed) -> None:
 def test_fuzz_kiosk_api(fuzzed: Fuzzed) -> None:
     client = fuzzed.app.test_client()
     fuzzed.target("setup")
-    enrolled = client.post("/kiosk/api/enrol", json={"code": enrolment_code(fuzzed.app, "DH01")})
+    enrolled = client.post("/kiosk/api/enrol", json={"code": enrolment_code(fuzzed.app, "DAMHA2")})
     assert enrolled.status_code == 201
     headers = {"Authorization": f"Bearer {enrolled.get_json()['token']}"}
     fuzzed.target("kiosk api")
@@ -115,12 +115,12 @@ def test_fuzz_kiosk_api(fuzzed: Fuzzed) -> None:
     @examples(KIOSK_SUBMITS)
     @given(
         changes=st.dictionaries(
-            st.sampled_from([*kiosk_response("DH01"), "extra"]), json_value, max_size=3
+            st.sampled_from([*kiosk_response("DAMHA2"), "extra"]), json_value, max_size=3
         ),
         answer_changes=st.dictionaries(
             st.sampled_from([*KIOSK_ITEMS, "HL_X", ""]), json_value, max_size=3
         ),
-        dropped=st.sets(st.sampled_from(list(kiosk_response("DH01"))), max_size=2),
+        dropped=st.sets(st.sampled_from(list(kiosk_response("DAMHA2"))), max_size=2),
         version=st.one_of(st.just(1), st.integers(-INT32, INT32), st.integers()),
         replay=st.booleans(),
         token=st.sampled_from(["device", "device", "device", "none", "garbage"]),
@@ -136,7 +136,7 @@ def test_fuzz_kiosk_api(fuzzed: Fuzzed) -> None:
         if replay and sent:  # the same response again, as a tablet retries it
             payload = sent[-1]
         else:
-            payload = kiosk_response("DH01", version=version)
+            payload = kiosk_response("DAMHA2", version=version)
             payload = {**payload, "answers": {**payload["answers"], **answer_changes}, **changes}
             for name in dropped:
                 payload.pop(name, None)

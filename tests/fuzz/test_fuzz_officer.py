@@ -19,8 +19,8 @@ from .conftest import SCALE, Fuzzed, examples, no_server_errors
 
 #: Examples per fuzzer, one request each (officer pages cost several times a survey's).
 FILTERS, SCORES, FORMS, SIGN_INS = 1000, 150, 800, 150
-UNITS = ("QN", "QN-DH", "QN-DH-QTAN", "qn-dh", "NOPE")
-DESKS = ("DH01", "QTAN1", "dh01", "NOPE")
+UNITS = ("QN", "QN-DAMHA", "QN-QUANGTAN", "qn-dh", "NOPE")
+DESKS = ("DAMHA2", "QUANGTAN1", "dh01", "NOPE")
 text = st.text(max_size=60)
 #: Issue 12 finding 3: tabs, newlines and backslashes in `next` (kept in).
 next_target = st.one_of(
@@ -154,7 +154,7 @@ def test_fuzz_officer_forms(fuzzed: Fuzzed) -> None:
                 st.sampled_from(
                     [
                         "/officer/field/desks/new",
-                        "/officer/field/desks/DH02",
+                        "/officer/field/desks/DAMHA3",
                         "/officer/field/desks/NOPE",
                     ]
                 ),
@@ -179,7 +179,7 @@ def test_fuzz_officer_forms(fuzzed: Fuzzed) -> None:
                 st.sampled_from(
                     [
                         "/officer/field/units/new",
-                        "/officer/field/units/QN-DH-QTAN",
+                        "/officer/field/units/QN-QUANGTAN",
                         "/officer/field/services/new",
                     ]
                 ),

@@ -1,5 +1,6 @@
-"""Fixtures of the officer workspace tests: the demo district (units, desks, responses, one
-officer per role, targets), signed-in clients per role, and API tokens."""
+"""Fixtures of the officer workspace tests: the demo province (Quảng Ninh in 2026: today's units
+with their branches, the former Đầm Hà district's units merged on 1/7/2025, desks, responses,
+one officer per role, targets), signed-in clients per role, and API tokens."""
 
 from __future__ import annotations
 
@@ -12,19 +13,19 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from survey_app.db import get_session
-from survey_app.models import Response, Unit
+from survey_app.models import SERVICE_POINT_KINDS, Response, Unit
 from survey_app.services import accounts
 from survey_app.services.demo import DEMO_OFFICERS
 
-#: username → password of the demo officers (administrator, district officer, commune
-#: officer for QN-DH-QTAN, district viewer).
+#: username → password of the demo officers (administrator, officer of Đầm Hà commune
+#: QN-DAMHA, officer of Quảng Tân commune QN-QUANGTAN, viewer of Đầm Hà commune).
 PASSWORDS = {username: password for username, password, *_rest in DEMO_OFFICERS}
 ROLES = ("admin", "damha", "quangtan", "xem")
 DEMO_RESPONSES = 400
 
 
 def load_demo(app: Flask, responses: int = DEMO_RESPONSES) -> Flask:
-    """Load the demo district into ``app`` (seed 7) and switch CSRF off."""
+    """Load the demo province into ``app`` (seed 7) and switch CSRF off."""
     result = app.test_cli_runner().invoke(
         args=["demo", "load", "--responses", str(responses), "--seed", "7"]
     )
@@ -35,7 +36,7 @@ def load_demo(app: Flask, responses: int = DEMO_RESPONSES) -> Flask:
 
 @pytest.fixture
 def demo(app: Flask) -> Flask:
-    """The app with the demo district loaded (a small year of responses)."""
+    """The app with the demo province loaded (a small history of responses)."""
     return load_demo(app)
 
 
@@ -62,7 +63,7 @@ def signed_in(demo: Flask) -> Callable[[str], FlaskClient]:
 @dataclass(frozen=True)
 class Tokens:
     everything: str
-    district: str
+    damha: str
     commune: str
     revoked: str
 
@@ -73,24 +74,25 @@ def tokens(demo: Flask) -> Tokens:
         db = get_session()
         units = {u.code: u for u in db.scalars(select(Unit))}
         _row, everything = accounts.issue_token(db, name="tỉnh", unit=None, created_by=None)
-        _row, district = accounts.issue_token(
-            db, name="huyện", unit=units["QN-DH"], created_by=None
+        _row, damha = accounts.issue_token(
+            db, name="xã Đầm Hà", unit=units["QN-DAMHA"], created_by=None
         )
         _row, commune = accounts.issue_token(
-            db, name="xã", unit=units["QN-DH-QTAN"], created_by=None
+            db, name="xã", unit=units["QN-QUANGTAN"], created_by=None
         )
         row, revoked = accounts.issue_token(db, name="cũ", unit=None, created_by=None)
         from survey_app.models import utcnow
 
         row.revoked_at = utcnow()
         db.commit()
-    return Tokens(everything, district, commune, revoked)
+    return Tokens(everything, damha, commune, revoked)
 
 
 def response_of_unit(
     app: Flask, unit_code: str, *, flagged: bool = False, with_comment: bool = False
 ) -> int:
-    """The id of the newest response of a unit, made flagged or commented when asked.
+    """The id of the newest response of a unit (or of the service points right below it: a
+    commune's branch), made flagged or commented when asked.
 
     The newest, not the first: the demo's history spans a year, so only the newest response is
     sure to fall in every current period (month, quarter, year) the tests ask for."""
@@ -98,10 +100,12 @@ def response_of_unit(
 
     with app.app_context():
         db = get_session()
+        unit = db.scalar(select(Unit).where(Unit.code == unit_code))
+        assert unit is not None, unit_code
+        ids = [unit.id, *(u.id for u in unit.children if u.kind in SERVICE_POINT_KINDS)]
         response = db.scalar(
             select(Response)
-            .join(Unit, Unit.id == Response.unit_id)
-            .where(Unit.code == unit_code)
+            .where(Response.unit_id.in_(ids))
             .order_by(Response.submitted_at.desc(), Response.id.desc())
         )
         assert response is not None, f"the demo has no response in {unit_code}"

@@ -32,15 +32,15 @@ def test_every_endpoint_for_every_token(demo: Flask, tokens: Tokens) -> None:
     client = demo.test_client()
     # (unit, token) → expected status of every endpoint but /units.
     cases = [
-        ("QN-DH", tokens.everything, 200),
-        ("QN-DH", tokens.district, 200),
-        ("QN-DH", tokens.commune, 403),
-        ("QN-DH-QTAN", tokens.commune, 200),
-        ("QN-DH-DYEN", tokens.commune, 403),
-        ("QN", tokens.district, 403),
-        ("QN-DH", tokens.revoked, 401),
-        ("QN-DH", "sipas_not-a-real-token", 401),
-        ("QN-DH", None, 401),
+        ("QN-DAMHA", tokens.everything, 200),
+        ("QN-DAMHA", tokens.damha, 200),
+        ("QN-DAMHA", tokens.commune, 403),
+        ("QN-QUANGTAN", tokens.commune, 200),
+        ("QN-DAMHA-CN", tokens.commune, 403),
+        ("QN", tokens.damha, 403),
+        ("QN-DAMHA", tokens.revoked, 401),
+        ("QN-DAMHA", "sipas_not-a-real-token", 401),
+        ("QN-DAMHA", None, 401),
         ("NOPE", tokens.everything, 404),
     ]
     failures = []
@@ -61,28 +61,42 @@ def test_every_endpoint_for_every_token(demo: Flask, tokens: Tokens) -> None:
 def test_a_commune_token_sees_only_its_commune(demo: Flask, tokens: Tokens) -> None:
     client = demo.test_client()
     units = _get(client, "/api/v1/units", tokens.commune).get_json()["units"]
-    assert [u["code"] for u in units] == ["QN-DH-QTAN"]
+    # The commune, its branch, and the communes merged into it (its history); nothing else.
+    assert [u["code"] for u in units] == [
+        "QN-DH-DYEN",
+        "QN-DH-QAN",
+        "QN-DH-QLAM",
+        "QN-DH-QLOI",
+        "QN-DH-QTAN",
+        "QN-QUANGTAN",
+        "QN-QUANGTAN-CN",
+    ]
+    ended = {u["code"]: u["valid_to"] for u in units}
+    assert ended["QN-DH-DYEN"] == "2025-07-01" and ended["QN-QUANGTAN"] is None
     page = _get(
-        client, "/api/v1/responses?unit=QN-DH-QTAN&page_size=1000", tokens.commune
+        client, "/api/v1/responses?unit=QN-QUANGTAN&page_size=1000", tokens.commune
     ).get_json()
     assert page["total"] > 0
-    assert {r["unit_code"] for r in page["responses"]} == {"QN-DH-QTAN"}
-    scores = _get(client, "/api/v1/scores?unit=QN-DH-QTAN", tokens.commune).get_json()
-    assert {r["unit_code"] for r in scores["scores"]} == {"QN-DH-QTAN"}
+    stored = {r["unit_code"] for r in page["responses"]}
+    assert "QN-QUANGTAN-CN" in stored
+    assert stored <= {"QN-QUANGTAN-CN", "QN-DH-QTAN", "QN-DH-QAN", "QN-DH-QLAM", "QN-DH-DYEN"}
+    scores = _get(client, "/api/v1/scores?unit=QN-QUANGTAN", tokens.commune).get_json()
+    assert {r["unit_code"] for r in scores["scores"]} == {"QN-QUANGTAN", "QN-QUANGTAN-CN"}
+    assert scores["view"] == "today" and "QN-DH-DYEN" in scores["includes"]
 
 
 @pytest.mark.parametrize(
     "query",
     [
-        "unit=QN-DH&period=2026-13",
-        "unit=QN-DH&period=1999",
-        "unit=QN-DH&period=next-year",
-        "unit=QN-DH&q=other",
-        "unit=QN-DH&page_size=1000000000",
-        "unit=QN-DH&page=0",
-        "unit=QN-DH&page=-1",
-        "unit=QN-DH&page_size=ten",
-        "unit=QN-DH&colour=blue",
+        "unit=QN-DAMHA&period=2026-13",
+        "unit=QN-DAMHA&period=1999",
+        "unit=QN-DAMHA&period=next-year",
+        "unit=QN-DAMHA&q=other",
+        "unit=QN-DAMHA&page_size=1000000000",
+        "unit=QN-DAMHA&page=0",
+        "unit=QN-DAMHA&page=-1",
+        "unit=QN-DAMHA&page_size=ten",
+        "unit=QN-DAMHA&colour=blue",
         "",
     ],
 )
@@ -96,7 +110,7 @@ def test_bad_parameters_are_a_clear_400(demo: Flask, tokens: Tokens, query: str)
 
 def test_scores_are_the_tidy_table_with_targets_and_ranks(demo: Flask, tokens: Tokens) -> None:
     body = _get(
-        demo.test_client(), "/api/v1/scores?unit=QN-DH&period=2026", tokens.district
+        demo.test_client(), "/api/v1/scores?unit=QN-DAMHA&period=2026", tokens.damha
     ).get_json()
     rows = body["scores"]
     assert set(rows[0]) == {
@@ -116,16 +130,16 @@ def test_scores_are_the_tidy_table_with_targets_and_ranks(demo: Flask, tokens: T
         "rank_change",
         "p_change",
     }
-    district = {r["code"]: r for r in rows if r["unit_code"] == "QN-DH"}
+    district = {r["code"]: r for r in rows if r["unit_code"] == "QN-DAMHA"}
     assert district["SIPAS"]["target"] == 85
     if district["SIPAS"]["index"] is not None:
         assert district["SIPAS"]["gap"] == pytest.approx(district["SIPAS"]["index"] - 85)
     targets = _get(
-        demo.test_client(), "/api/v1/targets?unit=QN-DH&period=2026", tokens.district
+        demo.test_client(), "/api/v1/targets?unit=QN-DAMHA&period=2026", tokens.damha
     ).get_json()["targets"]
     assert {(t["unit_code"], t["code"]) for t in targets} >= {
-        ("QN-DH", "SIPAS"),
-        ("QN-DH-QTAN", "PA"),
+        ("QN-DAMHA", "SIPAS"),
+        ("QN-DAMHA", "PA"),
     }
 
 
@@ -135,7 +149,7 @@ def test_paging_covers_every_response_once(demo: Flask, tokens: Tokens) -> None:
     page = 1
     while True:
         body = _get(
-            client, f"/api/v1/responses?unit=QN-DH&page={page}&page_size=150", tokens.everything
+            client, f"/api/v1/responses?unit=QN-DAMHA&page={page}&page_size=150", tokens.everything
         ).get_json()
         seen += [r["response_id"] for r in body["responses"]]
         if len(body["responses"]) < 150:
@@ -149,14 +163,14 @@ def test_paging_covers_every_response_once(demo: Flask, tokens: Tokens) -> None:
 
 
 def test_token_use_is_recorded(demo: Flask, tokens: Tokens) -> None:
-    _get(demo.test_client(), "/api/v1/units", tokens.district)
+    _get(demo.test_client(), "/api/v1/units", tokens.damha)
     with demo.app_context():
         used = (
             get_session()
             .scalars(select(ApiToken.name).where(ApiToken.last_used_at.is_not(None)))
             .all()
         )
-    assert used == ["huyện"]
+    assert used == ["xã Đầm Hà"]
 
 
 def test_every_endpoint_conforms_to_the_openapi_document(demo: Flask, tokens: Tokens) -> None:
@@ -167,7 +181,7 @@ def test_every_endpoint_conforms_to_the_openapi_document(demo: Flask, tokens: To
 
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", demo)
     # The WSGI transport does not decompress; the app would answer in brotli or gzip.
-    headers = {"Authorization": f"Bearer {tokens.district}", "Accept-Encoding": "identity"}
+    headers = {"Authorization": f"Bearer {tokens.damha}", "Accept-Encoding": "identity"}
     checked = 0
     for result in schema.get_all_operations():
         operation = result.ok()

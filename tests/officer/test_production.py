@@ -55,7 +55,7 @@ def test_behind_https_cookies_are_secure_host_cookies_and_hsts_is_sent(https_app
         assert "Secure" in header and "Path=/" in header and "Domain" not in header
         assert "HttpOnly" in header
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
-    assert client.get("/officer/units/QN-DH", base_url=https).status_code == 200
+    assert client.get("/officer/units/QN-DAMHA", base_url=https).status_code == 200
     assert "Strict-Transport-Security" in client.get("/healthz", base_url=https).headers
 
 
@@ -172,7 +172,7 @@ def test_ranks_and_rank_changes_are_integers_in_the_api(demo: Flask, tokens: Tok
     rows = []
     for period in (f"{before[0]}-Q{before[1]}", f"{last[0]}-Q{last[1]}"):
         response = demo.test_client().get(
-            f"/api/v1/scores?unit=QN-DH&period={period}",
+            f"/api/v1/scores?unit=QN-DAMHA&period={period}",
             headers={"Authorization": f"Bearer {tokens.everything}"},
         )
         text = response.get_data(as_text=True)

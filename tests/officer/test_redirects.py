@@ -38,7 +38,7 @@ def test_safe_next_refuses_anything_but_a_local_path(target: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "target", ["/officer/units/QN-DH", "/officer/comments?page=2&q=x", "/officer/review#r1"]
+    "target", ["/officer/units/QN-DAMHA", "/officer/comments?page=2&q=x", "/officer/review#r1"]
 )
 def test_safe_next_keeps_a_local_path(target: str) -> None:
     assert safe_next(target) == target
@@ -65,10 +65,10 @@ def test_sign_in_never_redirects_off_site(demo: Flask, target: str) -> None:
 
 def test_sign_in_still_returns_to_a_local_page(demo: Flask) -> None:
     response = demo.test_client().post(
-        "/officer/sign-in?next=/officer/units/QN-DH%3Fperiod%3D2026",
+        "/officer/sign-in?next=/officer/units/QN-DAMHA%3Fperiod%3D2026",
         data={"username": "damha", "password": PASSWORDS["damha"]},
     )
-    assert response.headers["Location"] == "/officer/units/QN-DH?period=2026"
+    assert response.headers["Location"] == "/officer/units/QN-DAMHA?period=2026"
 
 
 @pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/evil.example", "//evil.example"])
@@ -76,7 +76,7 @@ def test_the_review_and_comment_forms_never_redirect_off_site(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient], target: str
 ) -> None:
     client = signed_in("damha")
-    flagged = response_of_unit(demo, "QN-DH-QTAN", flagged=True, with_comment=True)
+    flagged = response_of_unit(demo, "QN-DAMHA-CN", flagged=True, with_comment=True)
     review = client.post(
         f"/officer/review/{flagged}", data={"decision": "keep", "note": "ok", "next": target}
     )

@@ -84,8 +84,8 @@ def _pdf_page_png(pdf: bytes, tmp_path: Path, dpi: int = 60) -> Image.Image:
 def test_the_excel_report_holds_the_analysis_numbers(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
-    client = signed_in("damha")
-    response = client.get(f"/officer/reports/units/QN-DH.xlsx?period={PERIOD}")
+    client = signed_in("admin")
+    response = client.get(f"/officer/reports/units/QN.xlsx?period={PERIOD}")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment")
     book = load_workbook(io.BytesIO(response.get_data()))
@@ -106,21 +106,21 @@ def test_the_excel_report_holds_the_analysis_numbers(
         r[0]: dict(zip(headers, r, strict=True))
         for r in summary.iter_rows(min_row=5, values_only=True)
     }
-    expected = _expected(demo, "QN-DH")
-    district = rows["QN-DH"]
-    assert district["n"] == expected.loc["SIPAS", "n"]
+    expected = _expected(demo, "QN")
+    province = rows["QN"]
+    assert province["n"] == expected.loc["SIPAS", "n"]
     for code, column in (("SIPAS", "SIPAS"), ("TC", "TC"), ("PA", "PA")):
-        assert district[column] == pytest.approx(expected.loc[code, "index"], abs=1e-9)
-    assert district["KTC 95% thấp"] == pytest.approx(expected.loc["SIPAS", "ci_low"], abs=1e-9)
-    assert district["Chỉ tiêu SIPAS"] == 85
-    assert district["Chênh lệch"] == pytest.approx(expected.loc["SIPAS", "index"] - 85, abs=1e-9)
-    commune = _expected(demo, "QN-DH-QTAN")
-    assert rows["QN-DH-QTAN"]["SIPAS"] == pytest.approx(commune.loc["SIPAS", "index"], abs=1e-9)
+        assert province[column] == pytest.approx(expected.loc[code, "index"], abs=1e-9)
+    assert province["KTC 95% thấp"] == pytest.approx(expected.loc["SIPAS", "ci_low"], abs=1e-9)
+    assert province["Chỉ tiêu SIPAS"] == 85
+    assert province["Chênh lệch"] == pytest.approx(expected.loc["SIPAS", "index"] - 85, abs=1e-9)
+    commune = _expected(demo, "QN-QUANGTAN")
+    assert rows["QN-QUANGTAN"]["SIPAS"] == pytest.approx(commune.loc["SIPAS", "index"], abs=1e-9)
     # The items sheet carries every criterion of every unit, with its interval.
     items = book["Tiêu chí"]
     found = {(r[0], r[3]): r for r in items.iter_rows(min_row=2, values_only=True)}
-    assert found[("QN-DH", "TC1")][6] == pytest.approx(expected.loc["TC1", "index"], abs=1e-9)
-    assert found[("QN-DH", "TC1")][7] == pytest.approx(expected.loc["TC1", "ci_low"], abs=1e-9)
+    assert found[("QN", "TC1")][6] == pytest.approx(expected.loc["TC1", "index"], abs=1e-9)
+    assert found[("QN", "TC1")][7] == pytest.approx(expected.loc["TC1", "ci_low"], abs=1e-9)
     with demo.app_context():
         actions = get_session().scalars(select(AuditEvent.action)).all()
         assert "export_xlsx" in actions
@@ -129,15 +129,15 @@ def test_the_excel_report_holds_the_analysis_numbers(
 def test_the_csv_is_anonymous_streamed_and_rescores_to_the_same_indices(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient], tmp_path: Path
 ) -> None:
-    excluded = response_of_unit(demo, "QN-DH-QLAM", flagged=True)
-    client = signed_in("damha")
+    excluded = response_of_unit(demo, "QN-HALONG", flagged=True)
+    client = signed_in("admin")
     assert (
         client.post(
             f"/officer/review/{excluded}", data={"decision": "exclude", "note": "test"}
         ).status_code
         == 302
     )
-    response = client.get(f"/officer/reports/units/QN-DH/responses.csv?period={PERIOD}")
+    response = client.get(f"/officer/reports/units/QN/responses.csv?period={PERIOD}")
     assert response.status_code == 200 and response.is_streamed
     assert response.mimetype == "text/csv"
     data = response.get_data()
@@ -163,7 +163,7 @@ def test_the_csv_is_anonymous_streamed_and_rescores_to_the_same_indices(
     assert not [c for c in rows.columns if any(word in c.lower() for word in forbidden)]
     marked = rows[rows["response_id"] == str(excluded)].iloc[0]
     assert marked["valid"] == "0" and "excluded_by_review" in marked["flags"]
-    # Re-scored from the file alone, the district and each commune get the app's indices.
+    # Re-scored from the file alone, the province and each commune get the app's indices.
     with demo.app_context():
         units = pd.DataFrame(
             [
@@ -174,14 +174,14 @@ def test_the_csv_is_anonymous_streamed_and_rescores_to_the_same_indices(
         )
     rescored = analysis.score(rows, "sipas-service", by=["unit_code"], units=units).to_frame()
     sipas = rescored[rescored["code"] == "SIPAS"].set_index("unit_code")["index"]
-    for code in ("QN-DH", "QN-DH-QTAN", "QN-DH-QLAM"):
+    for code in ("QN", "QN-DAMHA", "QN-QUANGTAN", "QN-HALONG"):
         assert sipas[code] == pytest.approx(_expected(demo, code).loc["SIPAS", "index"], abs=1e-9)
 
 
 def test_the_pdf_summary_renders_vietnamese_pages_with_charts(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient], tmp_path: Path
 ) -> None:
-    response = signed_in("damha").get(f"/officer/reports/units/QN-DH.pdf?period={PERIOD}")
+    response = signed_in("damha").get(f"/officer/reports/units/QN-DAMHA.pdf?period={PERIOD}")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     pdf = response.get_data()
     assert pdf.startswith(b"%PDF") and b"DejaVu" in pdf  # the Vietnamese font is embedded
@@ -196,7 +196,8 @@ def test_the_pdf_summary_renders_vietnamese_pages_with_charts(
             text=True,
             check=True,
         ).stdout
-        assert "Huyện Đầm Hà" in text and "Tiếp cận dịch vụ" in text
+        assert "Xã Đầm Hà" in text and "Tiếp cận dịch vụ" in text
+        assert "huyện" not in text.lower()  # no district in today's map
 
 
 @pytest.mark.parametrize("size", ["A4", "A5"])
@@ -205,22 +206,24 @@ def test_the_poster_qr_decodes_to_the_desk_address(
 ) -> None:
     import zxingcpp
 
-    response = signed_in("quangtan").get(f"/officer/reports/posters/QTAN1.pdf?size={size}")
+    response = signed_in("quangtan").get(f"/officer/reports/posters/QUANGTAN1.pdf?size={size}")
     assert response.status_code == 200
     page = _pdf_page_png(response.get_data(), tmp_path, dpi=100)
     width_mm = 210 if size == "A4" else 148
     assert abs(page.width / page.height - width_mm / (297 if size == "A4" else 210)) < 0.01
     decoded = [code.text for code in zxingcpp.read_barcodes(page)]
-    assert decoded == [f"{PUBLIC_BASE_URL}/s/QTAN1"]
+    assert decoded == [f"{PUBLIC_BASE_URL}/s/QUANGTAN1"]
 
 
 def test_a_unit_poster_file_has_a_page_per_active_desk(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient], tmp_path: Path
 ) -> None:
     require(shutil.which("pdfinfo") is not None, "pdfinfo (poppler-utils) is missing")
-    response = signed_in("damha").get("/officer/reports/posters/units/QN-DH.pdf")
+    response = signed_in("damha").get("/officer/reports/posters/units/QN-DAMHA.pdf")
     assert response.status_code == 200
     path = tmp_path / "posters.pdf"
     path.write_bytes(response.get_data())
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
-    assert "Pages:           15" in info.stdout  # the demo district's 15 desks
+    # Đầm Hà commune's 4 active desks (its branch's 3, its reception point's 1); the desks of
+    # the units merged into it closed on 1/7/2025 and get no poster.
+    assert "Pages:           4" in info.stdout

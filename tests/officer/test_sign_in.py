@@ -40,7 +40,7 @@ def test_a_wrong_password_is_refused_and_logged(demo: Flask, username: str, pass
     response = client.post("/officer/sign-in", data={"username": username, "password": password})
     assert response.status_code == 401
     assert "Tên đăng nhập hoặc mật khẩu không đúng." in response.get_data(as_text=True)
-    assert client.get("/officer/units/QN-DH").status_code == 302  # still not signed in
+    assert client.get("/officer/units/QN-DAMHA").status_code == 302  # still not signed in
     assert _actions(demo)[-1] == "sign_in_failed"
 
 
@@ -61,14 +61,14 @@ def test_sign_in_is_throttled_after_repeated_failures(demo: Flask) -> None:
 
 def test_an_idle_session_expires(demo: Flask) -> None:
     client = sign_in(demo.test_client(), "damha")
-    assert client.get("/officer/units/QN-DH-QTAN").status_code == 200
+    assert client.get("/officer/units/QN-DAMHA-CN").status_code == 200
     demo.config["OFFICER_IDLE_MINUTES"] = -1  # as if the officer had left the desk for long
-    expired = client.get("/officer/units/QN-DH-QTAN")
+    expired = client.get("/officer/units/QN-DAMHA-CN")
     assert expired.status_code == 302 and "/officer/sign-in" in expired.headers["Location"]
     demo.config["OFFICER_IDLE_MINUTES"] = 30
     page = client.get(expired.headers["Location"]).get_data(as_text=True)
     assert "Phiên làm việc đã hết hạn" in page
-    assert client.get("/officer/units/QN-DH-QTAN").status_code == 302
+    assert client.get("/officer/units/QN-DAMHA-CN").status_code == 302
 
 
 def test_a_password_change_ends_other_sessions(demo: Flask) -> None:
@@ -78,14 +78,14 @@ def test_a_password_change_ends_other_sessions(demo: Flask) -> None:
         "/officer/password", data={"current": PASSWORDS["quangtan"], "new": "mat-khau-moi-2026"}
     )
     assert changed.status_code == 302
-    assert first.get("/officer/units/QN-DH-QTAN").status_code == 302
+    assert first.get("/officer/units/QN-DAMHA-CN").status_code == 302
     sign_in(demo.test_client(), "quangtan", "mat-khau-moi-2026")
 
 
 def test_sign_out_ends_the_session(demo: Flask) -> None:
     client = sign_in(demo.test_client(), "xem")
     assert client.post("/officer/sign-out").status_code == 302
-    assert client.get("/officer/units/QN-DH").status_code == 302
+    assert client.get("/officer/units/QN-DAMHA").status_code == 302
     assert _actions(demo)[-2:] == ["sign_in", "sign_out"]
 
 
@@ -108,7 +108,7 @@ def test_forms_need_their_csrf_token(app: Flask) -> None:
     # Signed in, a form posted without the token is still refused.
     assert (
         client.post(
-            "/officer/targets", data={"unit": "QN-DH", "code": "SIPAS", "value": "90"}
+            "/officer/targets", data={"unit": "QN-DAMHA", "code": "SIPAS", "value": "90"}
         ).status_code
         == 400
     )
@@ -134,7 +134,7 @@ def test_a_viewer_cannot_change_settings(
 ) -> None:
     client = signed_in("xem")
     response = client.post(
-        "/officer/targets", data={"unit": "QN-DH", "code": "SIPAS", "value": "90", "period": ""}
+        "/officer/targets", data={"unit": "QN-DAMHA", "code": "SIPAS", "value": "90", "period": ""}
     )
     assert response.status_code == 403
     assert "Không có quyền" in response.get_data(as_text=True)
@@ -219,13 +219,13 @@ def _session_cookie(client: FlaskClient) -> str:
 def test_a_cookie_saved_before_sign_out_no_longer_works(demo: Flask) -> None:
     client = sign_in(demo.test_client(), "admin")
     saved = _session_cookie(client)
-    assert _replay(demo, saved).get("/officer/units/QN-DH").status_code == 200
+    assert _replay(demo, saved).get("/officer/units/QN-DAMHA").status_code == 200
     assert client.post("/officer/sign-out").status_code == 302
     thief = _replay(demo, saved)
-    page = thief.get("/officer/units/QN-DH")
+    page = thief.get("/officer/units/QN-DAMHA")
     assert page.status_code == 302 and "/officer/sign-in" in page.headers["Location"]
     target = thief.post(
-        "/officer/targets", data={"unit": "QN-DH", "code": "SIPAS", "value": "90", "period": ""}
+        "/officer/targets", data={"unit": "QN-DAMHA", "code": "SIPAS", "value": "90", "period": ""}
     )
     assert target.status_code == 302 and "/officer/sign-in" in target.headers["Location"]
     assert "target_set" not in _actions(demo)
@@ -237,9 +237,9 @@ def test_an_administrator_signs_another_officer_out_everywhere(demo: Flask) -> N
     admin = sign_in(demo.test_client(), "admin")
     damha_id = _officer_id(demo, "damha")
     assert admin.post(f"/officer/accounts/{damha_id}/sign-out").status_code == 302
-    assert officer.get("/officer/units/QN-DH").status_code == 302
-    assert _replay(demo, saved).get("/officer/units/QN-DH").status_code == 302
-    assert admin.get("/officer/units/QN-DH").status_code == 200
+    assert officer.get("/officer/units/QN-DAMHA").status_code == 302
+    assert _replay(demo, saved).get("/officer/units/QN-DAMHA").status_code == 302
+    assert admin.get("/officer/units/QN-DAMHA").status_code == 200
     assert "sessions_ended" in _actions(demo)
     sign_in(demo.test_client(), "damha")  # the account itself still works
     # Only administrators may do it.
@@ -256,4 +256,4 @@ def test_deactivation_ends_the_sessions_of_the_account(demo: Flask) -> None:
     admin = sign_in(demo.test_client(), "admin")
     row_id = _officer_id(demo, "quangtan")
     assert admin.post(f"/officer/accounts/{row_id}/deactivate").status_code == 302
-    assert officer.get("/officer/units/QN-DH-QTAN").status_code == 302
+    assert officer.get("/officer/units/QN-QUANGTAN").status_code == 302

@@ -48,18 +48,20 @@ def _number(value: float) -> str:
 def test_the_dashboard_shows_the_scorecard_with_tables_beside_charts(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
-    card = _card(demo, "QN-DH")
-    page = signed_in("damha").get(f"/officer/units/QN-DH?period={_year()}").get_data(as_text=True)
+    card = _card(demo, "QN")
+    page = signed_in("admin").get(f"/officer/units/QN?period={_year()}").get_data(as_text=True)
     sipas = card.value("SIPAS")
     assert f'<td class="strong">{_number(sipas)}</td>' in page
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') >= 3
     assert page.count('<table class="data"') >= 4  # each chart has its numbers beside it
-    for name in ("Xã Quảng Tân", "Xã Dực Yên", "Trung tâm Hành chính công huyện Đầm Hà"):
+    for name in ("Xã Quảng Tân", "Xã Đầm Hà", "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh"):
         assert name in page  # the units below, linked for drill-down
-    assert 'href="/officer/units/QN-DH-QTAN?period=' in page
+    assert 'href="/officer/units/QN-QUANGTAN?period=' in page
+    # Today's map: the former district and its communes are not among the units below.
+    assert "Huyện Đầm Hà" not in page and 'href="/officer/units/QN-DH?' not in page
     assert "Ưu tiên cải thiện" in page  # the importance–performance view
     assert "style=" not in page  # the strict CSP allows no inline style attribute
-    english = signed_in("damha").get(f"/officer/units/QN-DH?period={_year()}&lang=en")
+    english = signed_in("admin").get(f"/officer/units/QN?period={_year()}&lang=en")
     assert "Ranking of the units below" in english.get_data(as_text=True)
 
 
@@ -67,7 +69,9 @@ def test_small_groups_are_flagged_and_not_ranked(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
     demo.config["SCORE_MIN_N"] = 10_000
-    page = signed_in("damha").get(f"/officer/units/QN-DH?period={_year()}").get_data(as_text=True)
+    page = (
+        signed_in("damha").get(f"/officer/units/QN-DAMHA?period={_year()}").get_data(as_text=True)
+    )
     assert "chưa đủ mẫu" in page and "không xếp hạng" in page
 
 
@@ -75,17 +79,17 @@ def test_drill_down_reaches_a_desk(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
     client = signed_in("quangtan")
-    commune = client.get(f"/officer/units/QN-DH-QTAN?period={_year()}").get_data(as_text=True)
-    assert "/officer/desks/QTAN1" in commune
-    desk = client.get(f"/officer/desks/QTAN1?period={_year()}")
+    commune = client.get(f"/officer/units/QN-QUANGTAN?period={_year()}").get_data(as_text=True)
+    assert "/officer/desks/QUANGTAN1" in commune
+    desk = client.get(f"/officer/desks/QUANGTAN1?period={_year()}")
     assert desk.status_code == 200
-    assert "Bộ phận Một cửa xã Quảng Tân" in desk.get_data(as_text=True)
+    assert "Chi nhánh xã Quảng Tân – Quầy 1" in desk.get_data(as_text=True)
 
 
 def test_a_comment_is_marked_handled_with_a_note(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
-    response_id = response_of_unit(demo, "QN-DH-QTAN", with_comment=True)
+    response_id = response_of_unit(demo, "QN-QUANGTAN", with_comment=True)
     client = signed_in("quangtan")
     listing = client.get("/officer/comments?status=open").get_data(as_text=True)
     assert f'id="c{response_id}"' in listing
@@ -118,8 +122,8 @@ def test_very_dissatisfied_responses_are_highlighted(
 def test_integrity_review_records_who_and_when_and_scores_show_both(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
-    flagged = response_of_unit(demo, "QN-DH-QTAN", flagged=True)
-    before = _card(demo, "QN-DH-QTAN")
+    flagged = response_of_unit(demo, "QN-QUANGTAN", flagged=True)
+    before = _card(demo, "QN-QUANGTAN")
     client = signed_in("quangtan")
     assert f'id="r{flagged}"' in client.get("/officer/review").get_data(as_text=True)
     decided = client.post(
@@ -130,8 +134,8 @@ def test_integrity_review_records_who_and_when_and_scores_show_both(
         review = get_session().get(ResponseReview, flagged)
         assert review is not None and review.decision == "exclude"
         assert review.officer.username == "quangtan" and review.decided_at is not None
-    after = _card(demo, "QN-DH-QTAN")
-    counts = after.counts.set_index("unit_code").loc["QN-DH-QTAN"]
+    after = _card(demo, "QN-QUANGTAN")
+    counts = after.counts.set_index("unit_code").loc["QN-QUANGTAN"]
     if before.scored:  # the response is in this year's scores
         assert after.scored == before.scored - 1
         assert counts["marked_not_valid"] >= 1
@@ -140,7 +144,7 @@ def test_integrity_review_records_who_and_when_and_scores_show_both(
         assert kept["index"] == pytest.approx(before.value("SIPAS"))
     assert f'id="r{flagged}"' in client.get("/officer/review?status=decided").get_data(as_text=True)
     # Not flagged: nothing to review.
-    plain = response_of_unit(demo, "QN-DH-DYEN")
+    plain = response_of_unit(demo, "QN-DAMHA-CN")
     with demo.app_context():
         db = get_session()
         from survey_app.models import Response
@@ -162,7 +166,7 @@ def test_desks_get_a_questionnaire_and_opening_hours(
     form = {
         "code": "qtan2",
         "name": "Quầy 2 xã Quảng Tân",
-        "unit": "QN-DH-QTAN",
+        "unit": "QN-QUANGTAN",
         "questionnaire": "sipas-kiosk",
         "active": "y",
         "days": ["0", "2", "4"],
@@ -192,11 +196,11 @@ def test_desks_get_a_questionnaire_and_opening_hours(
     assert bad.status_code == 400 and "Giờ kết thúc phải sau giờ bắt đầu." in bad.get_data(
         as_text=True
     )
-    taken = client.post("/officer/field/desks/new", data={**form, "code": "QTAN1"})
+    taken = client.post("/officer/field/desks/new", data={**form, "code": "QUANGTAN1"})
     assert taken.status_code == 400 and "Mã này đã được dùng." in taken.get_data(as_text=True)
     # Moving a desk to a unit outside the officer's scope is refused.
     away = client.post(
-        "/officer/field/desks/QTAN2", data={**form, "code": "QTAN2", "unit": "QN-DH-DYEN"}
+        "/officer/field/desks/QTAN2", data={**form, "code": "QTAN2", "unit": "QN-DAMHA-CN"}
     )
     assert away.status_code == 403
     with demo.app_context():
@@ -215,26 +219,26 @@ def test_targets_join_the_scores(
     assert (
         client.post(
             "/officer/targets",
-            data={"unit": "QN-DH-DYEN", "code": "TC", "period": _year(), "value": "90"},
+            data={"unit": "QN-DAMHA-CN", "code": "TC", "period": _year(), "value": "90"},
         ).status_code
         == 302
     )
     assert (
         client.post(
             "/officer/targets",
-            data={"unit": "QN-DH-DYEN", "code": "TC", "period": "2026-13", "value": "90"},
+            data={"unit": "QN-DAMHA-CN", "code": "TC", "period": "2026-13", "value": "90"},
         ).status_code
         == 400
     )
     assert (
         client.post(
             "/officer/targets",
-            data={"unit": "QN-DH-DYEN", "code": "TC", "period": "", "value": "120"},
+            data={"unit": "QN-DAMHA-CN", "code": "TC", "period": "", "value": "120"},
         ).status_code
         == 400
     )
-    card = _card(demo, "QN-DH")
-    row = card.table[(card.table["unit_code"] == "QN-DH-DYEN") & (card.table["code"] == "TC")]
+    card = _card(demo, "QN-DAMHA")
+    row = card.table[(card.table["unit_code"] == "QN-DAMHA-CN") & (card.table["code"] == "TC")]
     assert float(row["target"].iloc[0]) == 90
     assert float(row["gap"].iloc[0]) == pytest.approx(float(row["index"].iloc[0]) - 90)
     with demo.app_context():
@@ -245,7 +249,7 @@ def test_api_tokens_are_issued_once_and_revoked(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
     client = signed_in("admin")
-    page = client.post("/officer/api-tokens", data={"name": "Hệ thống KH", "unit": "QN-DH"})
+    page = client.post("/officer/api-tokens", data={"name": "Hệ thống KH", "unit": "QN-DAMHA"})
     secret = re.search(r"<code>(sipas_[^<]+)</code>", page.get_data(as_text=True))
     assert secret is not None
     api = demo.test_client()
@@ -264,9 +268,9 @@ def test_the_audit_log_lists_sign_ins_exports_and_changes(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
     officer = signed_in("damha")
-    officer.get("/officer/reports/posters/QTAN1.pdf").get_data()
+    officer.get("/officer/reports/posters/DAMHA1.pdf").get_data()
     officer.post(
-        "/officer/targets", data={"unit": "QN-DH", "code": "SIPAS", "period": "", "value": "88"}
+        "/officer/targets", data={"unit": "QN-DAMHA", "code": "SIPAS", "period": "", "value": "88"}
     )
     log = signed_in("admin").get("/officer/audit").get_data(as_text=True)
     for action in ("sign_in", "export_posters", "target_set"):

@@ -46,12 +46,12 @@ def filled(demo: Flask) -> Flask:
     sign_in(client, "admin")  # an audit event, and the admin's last sign-in time
     wrong = demo.test_client().post("/officer/sign-in", data={"username": "xem", "password": "x"})
     assert wrong.status_code == 401  # a sign-in attempt counted
-    enrolled = client.post("/kiosk/api/enrol", json={"code": enrolment_code(demo, "DH01")})
+    enrolled = client.post("/kiosk/api/enrol", json={"code": enrolment_code(demo, "DAMHA2")})
     assert enrolled.status_code == 201, enrolled.get_json()
     token = enrolled.get_json()["token"]
     sent = client.post(
         "/kiosk/api/responses",
-        json=kiosk_response("DH01"),
+        json=kiosk_response("DAMHA2"),
         headers={"Authorization": f"Bearer {token}"},
     )
     assert sent.status_code == 200, sent.get_json()
@@ -72,10 +72,10 @@ def filled(demo: Flask) -> Flask:
         db.add(
             CommentFollowUp(response_id=commented.id, note="Đã gọi điện giải thích.", officer=admin)
         )
-        desk = db.scalar(select(Desk).where(Desk.code == "DH01"))
+        desk = db.scalar(select(Desk).where(Desk.code == "DAMHA2"))
         assert desk is not None
         db.add(InvitationUse(desk_id=desk.id, dossier_digest="ab" * 32, used_on=date.today()))
-        unit = db.scalar(select(Unit).where(Unit.code == "QN-DH"))
+        unit = db.scalar(select(Unit).where(Unit.code == "QN-DAMHA"))
         accounts.issue_token(db, name="Hệ thống chỉ số", unit=unit, created_by=admin)
         db.commit()
     return demo

@@ -80,7 +80,7 @@ def test_round_trip_gives_back_every_row_of_every_table(
             assert after[table] == before[table], f"table {table} differs after the round trip"
         # The restored database takes new rows: its sequences continue after the restored ids.
         survey = Survey(restored_app.test_client())
-        answer = survey.submit("DH01", full_answers(comment="Sau khi khôi phục."))
+        answer = survey.submit("DAMHA2", full_answers(comment="Sau khi khôi phục."))
         assert answer.status_code == 303, answer.get_data(as_text=True)[:300]
         with restored_app.app_context():
             count = get_session().scalar(select(func.count()).select_from(Response))

@@ -37,7 +37,7 @@ def _scores(app: Flask, token: str) -> list[Any]:
     this_year = date.today().year
     bodies = []
     for period in (this_year - 1, this_year):
-        answer = client.get(f"/api/v1/scores?unit=QN-DH&period={period}", headers=headers)
+        answer = client.get(f"/api/v1/scores?unit=QN-DAMHA&period={period}", headers=headers)
         assert answer.status_code == 200, answer.get_json()
         bodies.append(answer.get_json())
     return bodies
@@ -54,8 +54,9 @@ def _counts(app: Flask) -> tuple[int, int, int, int]:
 
 @pytest.fixture
 def aged(demo: Flask) -> dict[str, int]:
-    """Two commented responses moved 800 days back (one with a handling note), a recent one,
-    and invitation uses 500 and 10 days old."""
+    """Two commented responses moved 4,000 days back (one with a handling note), a recent one,
+    and invitation uses 500 and 10 days old. (The demo's history begins 18 months before the
+    merger of 1/7/2025, so only the moved ones are older than the 10 years kept below.)"""
     with demo.app_context():
         db = get_session()
         commented = db.scalars(
@@ -63,14 +64,14 @@ def aged(demo: Flask) -> dict[str, int]:
         ).all()
         old, older, recent = commented[0], commented[1], commented[-1]
         for response in (old, older):
-            response.submitted_at = days_ago(800)
+            response.submitted_at = days_ago(4000)
             assert response.comment is not None
             response.comment.text = OLD_TEXT
         assert recent.comment is not None
         recent.comment.text = RECENT_TEXT
         admin = db.scalar(select(Officer).where(Officer.username == "admin"))
         db.add(CommentFollowUp(response_id=old.id, note=OLD_NOTE, officer=admin))
-        desk = db.scalar(select(Desk).where(Desk.code == "DH01"))
+        desk = db.scalar(select(Desk).where(Desk.code == "DAMHA2"))
         assert desk is not None
         today = date.today()
         db.add_all(
@@ -90,8 +91,8 @@ def aged(demo: Flask) -> dict[str, int]:
 def test_purge_removes_old_personal_text_and_keeps_every_score(
     demo: Flask, tokens: Tokens, aged: dict[str, int]
 ) -> None:
-    demo.config["RETENTION_COMMENT_DAYS"] = 730
-    scores_before, counts_before = _scores(demo, tokens.district), _counts(demo)
+    demo.config["RETENTION_COMMENT_DAYS"] = 3650
+    scores_before, counts_before = _scores(demo, tokens.damha), _counts(demo)
     with demo.app_context():
         comments_before = get_session().scalar(
             select(func.count()).select_from(Comment).where(Comment.text != "")
@@ -128,7 +129,7 @@ def test_purge_removes_old_personal_text_and_keeps_every_score(
         assert audit is not None and audit.actor == "cli"
         assert audit.detail["comment_texts"] == 2 and audit.detail["invitation_digests"] == 1
     assert _counts(demo) == counts_before
-    assert _scores(demo, tokens.district) == scores_before
+    assert _scores(demo, tokens.damha) == scores_before
 
     again = demo.test_cli_runner().invoke(args=["purge"])
     assert "blanked the text of 0 comments and 0 handling notes" in again.output
@@ -139,7 +140,7 @@ def test_a_shorter_period_blanks_more_and_still_keeps_the_scores(
 ) -> None:
     """Demo responses spread over a year: a 90-day period blanks most comments."""
     demo.config["RETENTION_COMMENT_DAYS"] = 90
-    scores_before, counts_before = _scores(demo, tokens.district), _counts(demo)
+    scores_before, counts_before = _scores(demo, tokens.damha), _counts(demo)
     with demo.app_context():
         db = get_session()
         cutoff = days_ago(90)
@@ -162,7 +163,7 @@ def test_a_shorter_period_blanks_more_and_still_keeps_the_scores(
         texts = get_session().scalars(select(Comment.text)).all()
     assert sum(1 for t in texts if t) == recent
     assert _counts(demo) == counts_before
-    assert _scores(demo, tokens.district) == scores_before
+    assert _scores(demo, tokens.damha) == scores_before
 
 
 @pytest.mark.parametrize(
@@ -193,11 +194,11 @@ def test_the_defaults_are_safe(app: Flask) -> None:
 def test_comments_page_says_a_text_was_erased(demo: Flask, aged: dict[str, int]) -> None:
     from ..officer.conftest import sign_in
 
-    demo.config["RETENTION_COMMENT_DAYS"] = 730
+    demo.config["RETENTION_COMMENT_DAYS"] = 3650
     assert demo.test_cli_runner().invoke(args=["purge"]).exit_code == 0
     client = sign_in(demo.test_client(), "admin")
-    since = (date.today() - timedelta(900)).isoformat()
-    until = (date.today() - timedelta(700)).isoformat()
+    since = (date.today() - timedelta(4100)).isoformat()
+    until = (date.today() - timedelta(3900)).isoformat()
     page = client.get("/officer/comments", query_string={"from": since, "to": until})
     html = page.get_data(as_text=True)
     assert page.status_code == 200

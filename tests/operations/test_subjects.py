@@ -23,9 +23,9 @@ def test_find_then_erase_one_persons_comment_and_invitation(demo: Flask) -> None
         response = db.scalars(select(Response).where(Response.comment.has())).first()
         assert response is not None and response.comment is not None
         response.comment.text = PERSONAL
-        desk = db.scalar(select(Desk).where(Desk.code == "DH01"))
+        desk = db.scalar(select(Desk).where(Desk.code == "DAMHA2"))
         assert desk is not None
-        digest = invitations.dossier_digest(TEST_SECRET, "DH01", "000.00.12.H40-241124-0001")
+        digest = invitations.dossier_digest(TEST_SECRET, "DAMHA2", "000.00.12.H40-241124-0001")
         db.add(InvitationUse(desk_id=desk.id, dossier_digest=digest, used_on=date.today()))
         db.add(InvitationUse(desk_id=desk.id, dossier_digest="f" * 64, used_on=date.today()))
         db.commit()
@@ -35,18 +35,18 @@ def test_find_then_erase_one_persons_comment_and_invitation(demo: Flask) -> None
 
     found = runner.invoke(
         args=["subject", "find", "--text", "0987 654", "--dossier", "000.00.12.H40-241124-0001",
-              "--desk", "dh01"]
+              "--desk", "damha2"]
     )  # fmt: skip
     assert found.exit_code == 0, found.output
     assert f"comment of response {response_id}" in found.output and "Nguyễn Văn An" in found.output
     assert "1 comments contain" in found.output
     assert f"used on {date.today():%Y-%m-%d}" in found.output
-    nothing = runner.invoke(args=["subject", "find", "--dossier", "OTHER-1", "--desk", "DH01"])
+    nothing = runner.invoke(args=["subject", "find", "--dossier", "OTHER-1", "--desk", "DAMHA2"])
     assert "no record" in nothing.output
 
     erased = runner.invoke(
         args=["subject", "erase", "--comment", str(response_id), "--dossier",
-              "000.00.12.H40-241124-0001", "--desk", "DH01"]
+              "000.00.12.H40-241124-0001", "--desk", "DAMHA2"]
     )  # fmt: skip
     assert erased.exit_code == 0, erased.output
     assert "erased the text of 1 comments and 1 invitation digest" in erased.output
