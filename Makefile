@@ -14,7 +14,7 @@ run: export SIPAS_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: setup
 	$(SIPAS) db upgrade
 	$(SIPAS) questionnaires publish
-	$(SIPAS) demo load --if-empty
+	$(SIPAS) demo load --if-empty --household-survey
 	$(SIPAS) welcome
 	$(SIPAS) run --host $(HOST) --port $(PORT)
 

@@ -150,8 +150,13 @@ def demo() -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database already has units.")
 @click.option("--responses", default=3000, show_default=True, help="Synthetic responses to make.")
 @click.option("--seed", default=2024, show_default=True)
+@click.option(
+    "--household-survey",
+    is_flag=True,
+    help="Also a household survey plan over the demo communes, most forms keyed (channel paper).",
+)
 @with_appcontext
-def demo_load(if_empty: bool, responses: int, seed: int) -> None:
+def demo_load(if_empty: bool, responses: int, seed: int, household_survey: bool) -> None:
     """Load the demo province, district, communes, desks and a year of responses."""
     from sqlalchemy import func, select
 
@@ -164,11 +169,12 @@ def demo_load(if_empty: bool, responses: int, seed: int) -> None:
         click.echo("demo: the database already has data; kept as it is")
         return
     summary = load_demo(session, responses=responses, seed=seed)
-    session.flush()
-    # The province's own household survey (issue 15) over the demo communes.
-    from .services.survey_demo import load_survey_demo
+    if household_survey:
+        session.flush()
+        from .services.survey_demo import load_survey_demo
 
-    load_survey_demo(session, seed=seed)
+        plan = load_survey_demo(session, seed=seed)
+        summary += f"; household survey plan {plan.id if plan else '-'} with keyed paper forms"
     session.commit()
     click.echo(f"demo: {summary}")
 

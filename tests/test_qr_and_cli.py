@@ -143,6 +143,19 @@ def test_migrations_accept_urls_with_percent_escapes() -> None:
 # -- demo data ---------------------------------------------------------------------------------
 
 
+def test_demo_with_the_household_survey_adds_keyed_paper_forms(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "load", "--responses", "200", "--household-survey"])
+    assert result.exit_code == 0, result.output
+    assert "household survey plan" in result.output
+    with app.app_context():
+        session = get_session()
+        desk_channels = select(func.count()).where(Response.channel != "paper")
+        paper = select(func.count()).where(Response.channel == "paper")
+        assert session.scalar(desk_channels) == 200
+        assert (session.scalar(paper) or 0) > 0
+
+
 def test_demo_data_is_quang_ninh_in_2026_with_the_merger_recorded(app: Flask) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "load", "--responses", "400"])
