@@ -71,8 +71,10 @@ def test_a_limited_citizen_sees_a_calm_page_that_keeps_the_answers(
 
 
 def test_the_desk_limit_holds_across_addresses(app: Flask, survey: Survey, field: Field) -> None:
-    codes = [survey.submit(field.desk, full_answers(), **from_address(f"198.51.100.{i}")).status_code
-             for i in range(4)]  # fmt: skip
+    codes = [
+        survey.submit(field.desk, full_answers(), **from_address(f"198.51.100.{i}")).status_code
+        for i in range(4)
+    ]
     assert codes == [303, 303, 303, 429]
     # Another desk has its own count.
     assert (

@@ -200,9 +200,8 @@ def test_forms_fetched_together_and_posted_together_are_flagged_whole(
     forms = [survey.open(field.desk) for _ in range(8)]
     for i, hidden in enumerate(forms):
         # A different address and browser each time: only the batch gives them away.
-        assert survey.submit(field.desk, varied(i), hidden,
-                             environ_base={"REMOTE_ADDR": f"198.51.100.{i}",
-                                           "HTTP_USER_AGENT": f"ua{i}"}).status_code == 303  # fmt: skip
+        client = {"REMOTE_ADDR": f"198.51.100.{i}", "HTTP_USER_AGENT": f"ua{i}"}
+        assert survey.submit(field.desk, varied(i), hidden, environ_base=client).status_code == 303
     flags = all_flags(app)
     assert len(flags) == 8 and all(BATCH in f.split(";") for f in flags), flags
 

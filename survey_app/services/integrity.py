@@ -129,11 +129,13 @@ class SignalSettings:
         )
 
 
-def _typed(default: object, value: object) -> Any:
+def _typed(default: object, value: Any) -> Any:
     """A setting as its default's type (environment variables arrive as text)."""
     if isinstance(default, bool):
         return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
-    return type(default)(value)
+    if isinstance(default, float):
+        return float(value)
+    return int(value)
 
 
 def source_digest(secret: str, address: str | None, user_agent: str | None, day: date) -> str:
