@@ -110,6 +110,9 @@ DEFAULTS: dict[str, object] = {
     "INTEGRITY_SAME_SECONDS": 1800,
     "INTEGRITY_SAME_MAX_DIFF": 1,
     "INTEGRITY_KIOSK_ORDER_SECONDS": 120,
+    # Flagged responses at one desk each within this many minutes of the one before form one
+    # episode on the review page (decided at once).
+    "INTEGRITY_EPISODE_GAP_MINUTES": 120,
     # Source digests are blanked this many days after the response (`sipas purge`).
     "INTEGRITY_SOURCE_DAYS": 30,
     # Scores count responses unflagged or kept by a reviewer ("exclude"), or every response

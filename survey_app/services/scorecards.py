@@ -58,6 +58,8 @@ class ScorecardSettings:
     zone: str = "Asia/Ho_Chi_Minh"
     drop_points: float = 15
     drop_min_n: int = 5
+    #: SCORE_FLAGGED (wide_export.counts_in_default_view).
+    score_flagged: str = "exclude"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ScorecardSettings:
@@ -66,6 +68,7 @@ class ScorecardSettings:
             zone=str(config["TIME_ZONE"]),
             drop_points=float(config["DROP_ALERT_POINTS"]),
             drop_min_n=int(config["DROP_ALERT_MIN_N"]),
+            score_flagged=str(config.get("SCORE_FLAGGED", "exclude")),
         )
 
 
@@ -88,6 +91,7 @@ def unit_scorecard(
         zone=settings.zone,
         drop_points=settings.drop_points,
         drop_min_n=settings.drop_min_n,
+        score_flagged=settings.score_flagged,
     )
 
 
@@ -103,6 +107,7 @@ def desk_scorecard(
         zone=settings.zone,
         drop_points=settings.drop_points,
         drop_min_n=settings.drop_min_n,
+        score_flagged=settings.score_flagged,
     )
 
 
@@ -128,7 +133,8 @@ class Scorecard:
     previous_table: pd.DataFrame
     #: Response counts per unit (received, scored, invalid, excluded …) in the period.
     counts: pd.DataFrame
-    #: SIPAS and elements of the unit if officers' exclusions were undone.
+    #: SIPAS and elements of the unit with every response (flagged or excluded ones too): the
+    #: "with" side of the with/without comparison.
     kept_all: pd.DataFrame
     #: Monthly scores of the unit over the 12 months ending with the period.
     trend: pd.DataFrame
@@ -204,6 +210,7 @@ def build_scorecard(
     zone: str = "Asia/Ho_Chi_Minh",
     drop_points: float = 15,
     drop_min_n: int = 5,
+    score_flagged: str = "exclude",
 ) -> Scorecard:
     """Score ``unit`` (pooled with every unit below it) and each unit below it in ``period``,
     with the previous period, targets, ranks, the monthly trend, drivers and desks."""
@@ -215,7 +222,9 @@ def build_scorecard(
     start, _ = periods.Period("window", "custom", first, period.end).utc_bounds(zone)
     _, end = period.utc_bounds(zone)
     ids = tree.subtree_ids(unit.id)
-    rows = load_responses(session, q, unit_ids=ids, start=start, end=end)
+    rows = load_responses(
+        session, q, unit_ids=ids, start=start, end=end, score_flagged=score_flagged
+    )
     tree_frame = units_frame(tree, unit)
 
     both = [previous.as_range(), period.as_range()]
@@ -336,6 +345,7 @@ def build_desk_card(
     zone: str = "Asia/Ho_Chi_Minh",
     drop_points: float = 15,
     drop_min_n: int = 5,
+    score_flagged: str = "exclude",
 ) -> DeskCard:
     q = questionnaire or questionnaires.get(desk.questionnaire)
     settings = settings_for(min_n)
@@ -351,6 +361,7 @@ def build_desk_card(
         start=start,
         end=end,
         extra_where=[RESPONSES.c.desk_id == desk.id],
+        score_flagged=score_flagged,
     )
     in_period = rows[local_dates(rows, zone).between(period.start, period.end)]
     table = (
