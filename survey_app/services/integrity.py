@@ -393,3 +393,15 @@ def add_flag(connection: Connection, ids: Sequence[int], flag: str) -> int:
         .values(flags=case((flags == "", literal(flag)), else_=flags + literal(";" + flag)))
     )
     return int(result.rowcount or 0)
+
+
+def forget_sources(session: Any, before: datetime, *, dry_run: bool = False) -> int:
+    """Blank the source digests of responses stored before ``before`` (``sipas purge``,
+    INTEGRITY_SOURCE_DAYS): after that the rule has nothing to compare them with anyway."""
+    condition = (RESPONSES.c.submitted_at < before) & RESPONSES.c.source_digest.is_not(None)
+    if dry_run:
+        return int(
+            session.scalar(select(func.count()).select_from(RESPONSES).where(condition)) or 0
+        )
+    result = session.execute(update(RESPONSES).where(condition).values(source_digest=None))
+    return int(result.rowcount or 0)
