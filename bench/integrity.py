@@ -541,6 +541,10 @@ def run(scale: float, seed: int, size: float) -> str:
         ]
         for scenario in scenarios:
             measure(app, scenario, now)
+        with app.app_context():
+            from survey_app.db import get_database
+
+            get_database().dispose()  # or the database cannot be dropped
     lines.append(
         f"Normal month: {normal} responses at {len(DESKS)} desks stored through the intake in "
         f"{month_seconds:.0f} s; flagged: {flagged} (**{100 * flagged / normal:.2f}%** "
@@ -585,7 +589,10 @@ def main() -> None:
         "issued for). SIPAS change: the attacked desk's SIPAS over the month with the attack "
         "minus without it; flagged responses count only when kept by a reviewer (none are in "
         "this run). The slow drip and the patient kiosk run in simulated time through the "
-        "intake, so the door's limits do not help them: only the signals do."
+        "intake, so the door's limits do not help them: only the signals do. The kiosk "
+        "scenarios answer the kiosk questionnaire, which the desk's month score (sipas-service) "
+        "does not include: their change is 0 by construction; what matters there is the share "
+        "flagged or refused."
     )
     print(body)
     update_section("integrity", body)

@@ -187,3 +187,20 @@ def test_an_episode_is_decided_once_and_scored_with_and_without(app: Flask, fiel
         assert event.detail["responses"] == 10 and event.detail["decision"] == "exclude"
         # Decided: no longer among the undecided episodes.
         assert episodes.episodes(session, None, None, gap=timedelta(minutes=60)) == []
+
+
+def test_purge_blanks_old_source_digests(app: Flask, field: Field) -> None:
+    from survey_app.services.integrity import forget_sources
+
+    old = store_at(app, field.desk, T0 - timedelta(days=40))
+    new = store_at(app, field.desk, T0)
+    with app.app_context():
+        session = get_session()
+        for response_id in (old, new):
+            session.get_one(Response, response_id).source_digest = "0123456789abcdef"
+        session.commit()
+        assert forget_sources(session, T0 - timedelta(days=30), dry_run=True) == 1
+        assert forget_sources(session, T0 - timedelta(days=30)) == 1
+        session.commit()
+        digests = dict(session.execute(select(Response.id, Response.source_digest)).all())
+    assert digests == {old: None, new: "0123456789abcdef"}

@@ -107,6 +107,17 @@ def limited(error: RateLimitExceeded) -> Response:
     return response
 
 
+def limits_off() -> bool:
+    """RATELIMIT_ENABLED of the app serving the request (False: every limit is exempt)."""
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
+
+
 def init_app(app: Flask) -> None:
+    # Flask-Limiter keeps "enabled" on the extension object, shared by every app of the
+    # process (the last one initialised wins); so it is always enabled, and each app's own
+    # RATELIMIT_ENABLED is read per request by ``limits_off``.
+    wanted = app.config.get("RATELIMIT_ENABLED", True)
+    app.config["RATELIMIT_ENABLED"] = True
     limiter.init_app(app)
+    app.config["RATELIMIT_ENABLED"] = wanted
     app.register_error_handler(RateLimitExceeded, limited)
