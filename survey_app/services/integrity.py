@@ -174,6 +174,9 @@ class Recent:
     duration_seconds: int | None
     source_digest: str | None
     answers_vector: str | None
+    #: Its flags as stored (';'-separated): an earlier response already carrying a flag is
+    #: not flagged again.
+    flags: str = ""
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,7 @@ _RECENT = (
     RESPONSES.c.duration_seconds,
     RESPONSES.c.source_digest,
     RESPONSES.c.answers_vector,
+    RESPONSES.c.flags,
 )
 #: A desk under attack is bounded by the door's limits; this bounds the rows read regardless.
 RECENT_ROWS = 2000
@@ -356,7 +360,15 @@ def judge(
     in_hour = sum(r.submitted_at > now - timedelta(hours=1) for r in recent) + 1
     if in_hour >= settings.burst_min and settings.burst_weeks > 0:
         baseline = desk_baseline(connection, desk, now, settings.burst_weeks)
-    return judge_recent(incoming, recent, same_source, baseline, settings)
+    verdict = judge_recent(incoming, recent, same_source, baseline, settings)
+    # Only the earlier responses that lack the flag need the write (a batch already flagged
+    # is not rewritten at every new member).
+    carrying = {r.id: set(r.flags.split(";")) for r in recent}
+    earlier = {
+        flag: tuple(i for i in ids if flag not in carrying.get(i, ()))
+        for flag, ids in verdict.earlier.items()
+    }
+    return Verdict(verdict.flags, {flag: ids for flag, ids in earlier.items() if ids})
 
 
 def desk_baseline(
