@@ -344,18 +344,20 @@ def judge(
         )
     ]
     same_source: list[int] = []
+    source_flagged: set[int] = set()
     if incoming.source_digest is not None:
-        same_source = list(
-            connection.scalars(
-                select(RESPONSES.c.id)
-                .where(
-                    RESPONSES.c.source_digest == incoming.source_digest,
-                    RESPONSES.c.submitted_at > now - timedelta(days=1),
-                    RESPONSES.c.submitted_at <= now,
-                )
-                .limit(RECENT_ROWS)
+        for response_id, flags in connection.execute(
+            select(RESPONSES.c.id, RESPONSES.c.flags)
+            .where(
+                RESPONSES.c.source_digest == incoming.source_digest,
+                RESPONSES.c.submitted_at > now - timedelta(days=1),
+                RESPONSES.c.submitted_at <= now,
             )
-        )
+            .limit(RECENT_ROWS)
+        ):
+            same_source.append(response_id)
+            if SAME_SOURCE in flags.split(";"):
+                source_flagged.add(response_id)
     baseline = None
     in_hour = sum(r.submitted_at > now - timedelta(hours=1) for r in recent) + 1
     if in_hour >= settings.burst_min and settings.burst_weeks > 0:
@@ -364,6 +366,8 @@ def judge(
     # Only the earlier responses that lack the flag need the write (a batch already flagged
     # is not rewritten at every new member).
     carrying = {r.id: set(r.flags.split(";")) for r in recent}
+    for response_id in source_flagged:
+        carrying.setdefault(response_id, set()).add(SAME_SOURCE)
     earlier = {
         flag: tuple(i for i in ids if flag not in carrying.get(i, ()))
         for flag, ids in verdict.earlier.items()
