@@ -31,6 +31,9 @@ class Server:
 
 
 def free_port() -> int:
+    # BENCH_PORT: a port of one's own range on a shared machine (else any free port).
+    if os.environ.get("BENCH_PORT"):
+        return int(os.environ["BENCH_PORT"])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -41,7 +44,13 @@ def _sipas(env: dict[str, str], *args: str) -> None:
 
 
 @contextmanager
-def running_app(backend: str, *, workers: int, demo_responses: int = 0) -> Iterator[Server]:
+def running_app(
+    backend: str,
+    *,
+    workers: int,
+    demo_responses: int = 0,
+    settings: dict[str, str] | None = None,
+) -> Iterator[Server]:
     """A migrated database with the demo desks, and gunicorn serving the app on it."""
     workdir = Path(tempfile.mkdtemp(prefix="sipas-bench-"))
     database = f"sipas_bench_{os.getpid()}_{int(time.time())}"
@@ -58,6 +67,7 @@ def running_app(backend: str, *, workers: int, demo_responses: int = 0) -> Itera
         "SIPAS_DATABASE_URL": url,
         "SIPAS_SECRET_KEY": "benchmark-secret",
         "SIPAS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        **(settings or {}),
     }
     process = None
     try:
@@ -94,7 +104,7 @@ def running_app(backend: str, *, workers: int, demo_responses: int = 0) -> Itera
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _wait_until_up(url: str, timeout: float = 30) -> None:
+def _wait_until_up(url: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -41,7 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
 
     from . import cli, errors, i18n, outage, web
-    from .security import inputs, proxies
+    from .security import inputs, limits, proxies
 
     cli.init_app(app)
     i18n.init_app(app)
@@ -50,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     outage.init_app(app)
     proxies.init_app(app)
+    limits.init_app(app)
 
     from .api import bp as api_bp
     from .citizen import bp as citizen_bp

@@ -85,6 +85,39 @@ DEFAULTS: dict[str, object] = {
     # How many reverse proxies in front of the app add X-Forwarded-For/-Proto (nginx: 1). With
     # 0 those headers are ignored: a client could write anything in them.
     "TRUSTED_PROXIES": 0,
+    # -- scores nobody can stuff (README "Integrity and privacy") --
+    # Limits at the door (Flask-Limiter; "N per minute;M per hour" …): submissions of the public
+    # survey per client address and per desk, uploads per kiosk device. The counters live in
+    # RATELIMIT_STORAGE_URI: memory:// for one process (`make run`), redis://127.0.0.1:6379/0 in
+    # production, where several gunicorn workers must share them.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_ENABLED": True,
+    # Redis unreachable: let requests through (logged) rather than refuse every citizen.
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "SURVEY_LIMIT_PER_ADDRESS": "6 per minute;30 per hour;60 per day",
+    "SURVEY_LIMIT_PER_DESK": "20 per minute;240 per hour;1500 per day",
+    "KIOSK_LIMIT_PER_DEVICE": "60 per minute;1200 per hour",
+    # The signals judged at intake (services/integrity.py names each rule and its settings).
+    "INTEGRITY_SIGNALS": True,
+    "INTEGRITY_BURST_MIN": 12,
+    "INTEGRITY_BURST_FACTOR": 4.0,
+    "INTEGRITY_BURST_WEEKS": 4,
+    "INTEGRITY_BATCH_MIN": 6,
+    "INTEGRITY_BATCH_FETCH_SECONDS": 120,
+    "INTEGRITY_BATCH_POST_SECONDS": 300,
+    "INTEGRITY_SOURCE_MAX": 6,
+    "INTEGRITY_SAME_MIN": 6,
+    "INTEGRITY_SAME_SECONDS": 1800,
+    "INTEGRITY_SAME_MAX_DIFF": 1,
+    "INTEGRITY_KIOSK_ORDER_SECONDS": 120,
+    # Flagged responses at one desk each within this many minutes of the one before form one
+    # episode on the review page (decided at once).
+    "INTEGRITY_EPISODE_GAP_MINUTES": 120,
+    # Source digests are blanked this many days after the response (`sipas purge`).
+    "INTEGRITY_SOURCE_DAYS": 30,
+    # Scores count responses unflagged or kept by a reviewer ("exclude"), or every response
+    # not excluded by a reviewer ("include", as before issue 11).
+    "SCORE_FLAGGED": "exclude",
     # Below this n an index is flagged and not ranked (SIPAS.md §5).
     "SCORE_MIN_N": 30,
     # A desk's day is highlighted when its SIPAS is this many points below the 28 days before,

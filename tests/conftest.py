@@ -87,6 +87,11 @@ def make_test_app(database_url: str, **overrides: Any) -> Flask:
         "SECRET_KEY": TEST_SECRET,
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "SURVEY_MIN_SECONDS": 0,
+        # Tests of other features send many like answers fast from one address: the door's
+        # limits and the desk-level signals are switched on by their own tests
+        # (tests/test_integrity_*.py).
+        "RATELIMIT_ENABLED": False,
+        "INTEGRITY_SIGNALS": False,
     }
     config.update(overrides)
     return create_app(config)

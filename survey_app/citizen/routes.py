@@ -31,8 +31,15 @@ from ..db import get_database, get_session
 from ..errors import error_page, friendly_abort
 from ..i18n import current_language
 from ..models import Desk, Service
+from ..security.limits import (
+    desk_key,
+    limiter,
+    limits_off,
+    survey_per_address,
+    survey_per_desk,
+)
 from ..services import field_register, intake, invitations
-from ..services.integrity import Circumstances
+from ..services.integrity import Circumstances, source_digest
 from ..services.qr import qr_png, qr_svg
 from ..services.questionnaire_store import PublishedVersion, current_version, version_by_id
 from ..services.response_store import invitation_used, response_exists
@@ -251,11 +258,15 @@ def survey(code: str) -> Response:
             return _already_answered_page(desk)
     version = current_version(session, desk.questionnaire)
     session.commit()  # the version row, if this was its first use
-    return _render_form(FormState(desk, version, FormToken.issue(version.id), token))
+    return _render_form(
+        FormState(desk, version, FormToken.issue(version.id, desk.code, token), token)
+    )
 
 
 @bp.post("/s/<code>")
 @csrf.exempt  # checked below, so that a stale page keeps its answers instead of losing them
+@limiter.limit(survey_per_address, exempt_when=limits_off)
+@limiter.limit(survey_per_desk, key_func=desk_key, exempt_when=limits_off)
 def submit(code: str) -> ResponseReturnValue:
     # The usual case, a good form for an active desk, never loads the desk: the statement that
     # stores the response checks the desk. Every other outcome loads it to draw its page.
@@ -278,12 +289,16 @@ def submit(code: str) -> ResponseReturnValue:
         desk = get_desk_or_404(code)
         version = current_version(session, desk.questionnaire)
         session.commit()
-        state = FormState(desk, version, FormToken.issue(version.id), invitation_token, form)
+        fresh = FormToken.issue(version.id, desk.code, invitation_token)
+        state = FormState(desk, version, fresh, invitation_token, form)
         state.notice = _(
             "Trang khảo sát đã mở quá lâu hoặc không còn hợp lệ. Các câu trả lời vẫn được giữ "
             "nguyên, vui lòng kiểm tra rồi bấm Gửi đánh giá lần nữa."
         )
         return _render_form(state, 400)
+
+    if not token.issued_for(desk_code, invitation_token):
+        _other_desk_form(code)
 
     try:
         csrf.protect()
@@ -330,7 +345,8 @@ def submit(code: str) -> ResponseReturnValue:
                 return redirect(url_for("citizen.thanks", code=desk.code), 303)
             return _already_answered_page(desk)
 
-    duration = max(0, int((datetime.now(UTC) - token.shown_at).total_seconds()))
+    now = datetime.now(UTC)
+    duration = max(0, int((now - token.shown_at).total_seconds()))
     received = intake.Received(
         uuid=token.submission_id,
         checked=checked,
@@ -339,6 +355,12 @@ def submit(code: str) -> ResponseReturnValue:
         language=current_language(),
         service=_service(invitation),
         invitation_digest=digest,
+        source_digest=source_digest(
+            current_app.config["SECRET_KEY"],
+            request.remote_addr,
+            request.headers.get("User-Agent"),
+            now.date(),
+        ),
     )
     try:
         stored = intake.store(intake.ByDeskCode(get_database(), desk_code), received)
@@ -352,6 +374,19 @@ def submit(code: str) -> ResponseReturnValue:
             no_such_desk(code)
     _remember_answered(desk_code)
     return redirect(url_for("citizen.thanks", code=desk_code), 303)
+
+
+def _other_desk_form(code: str) -> NoReturn:
+    """A form issued for another desk (or invitation) posted here: refused, kindly."""
+    friendly_abort(
+        400,
+        _("Phiếu khảo sát không thuộc quầy này"),
+        _(
+            "Phiếu này được mở cho một quầy hoặc một hồ sơ khác nên không thể gửi tới đây. "
+            "Vui lòng mở phiếu khảo sát của quầy bằng mã QR tại quầy."
+        ),
+        link=url_for("citizen.survey", code=code.strip().upper()[:16]),
+    )
 
 
 def _is_multi(questionnaire: Questionnaire, key: str) -> bool:

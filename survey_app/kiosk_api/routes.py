@@ -12,6 +12,7 @@ from flask import Response, current_app, jsonify, make_response, request
 from ..db import get_session
 from ..models import KioskDevice, utcnow
 from ..security import bounded_json
+from ..security.limits import device_key, kiosk_per_device, limiter, limits_off
 from ..services import kiosk_devices as devices
 from ..services.kiosk_settings import settings_for
 from ..services.questionnaire_store import current_version
@@ -178,6 +179,7 @@ def config() -> Response:
 
 
 @bp.post("/api/responses")
+@limiter.limit(kiosk_per_device, key_func=device_key, exempt_when=limits_off)
 def submit() -> Response:
     device = _device()
     submission = read_submission(_json_body())
@@ -206,7 +208,7 @@ def heartbeat() -> Response:
     client_version = body.get("client_version")
     if client_version is not None and not isinstance(client_version, str):
         raise Rejected(400, "malformed", "client_version must be a text")
-    device.last_seen_at = received
+    device.last_seen_at = device.heartbeat_at = received
     device.last_queue_length = queue_length
     device.last_rejected_count = rejected
     if client_version:

@@ -27,7 +27,7 @@ from ..models import KioskDevice, KioskSubmission, QuestionnaireVersion, Respons
 from ..models.tables import KIOSK_SUBMISSIONS
 from ..services import intake
 from ..services import opening_hours as hours
-from ..services.integrity import Circumstances
+from ..services.integrity import Circumstances, KioskFacts
 from ..services.kiosk_settings import KioskSettings
 from ..services.questionnaire_store import PublishedVersion, version_by_id
 
@@ -209,6 +209,7 @@ def _circumstances(
         )
     )
     zone = ZoneInfo(current_app.config["TIME_ZONE"])
+    signals = intake.signal_settings()
     return Circumstances(
         duration_seconds=duration,
         min_seconds=settings.min_seconds,
@@ -217,6 +218,39 @@ def _circumstances(
         during_opening_hours=hours.is_open(
             device.desk.opening_hours, submission.started_at.astimezone(zone)
         ),
+        kiosk=_kiosk_facts(session, device, settings, submission) if signals.signals else None,
+    )
+
+
+def _kiosk_facts(
+    session: Session, device: KioskDevice, settings: KioskSettings, submission: Submission
+) -> KioskFacts:
+    """What the server saw of the device: its arrivals in the last hour (by the server's
+    clock), the latest time it claimed before, and its last "queue empty" heartbeat."""
+    now = utcnow()
+    arrivals = session.scalar(
+        select(func.count())
+        .select_from(Response)
+        .join(KioskSubmission, KioskSubmission.response_id == Response.id)
+        .where(
+            Response.desk_id == device.desk_id,
+            Response.submitted_at > now - timedelta(hours=1),
+            KioskSubmission.device_id == device.id,
+        )
+    )
+    latest = session.scalar(
+        select(func.max(KioskSubmission.answered_at)).where(KioskSubmission.device_id == device.id)
+    )
+    empty_at = device.heartbeat_at if device.last_queue_length == 0 else None
+    return KioskFacts(
+        arrivals_in_hour=arrivals or 0,
+        max_per_hour=settings.max_per_hour,
+        queued=device.last_queue_length,
+        latest_claimed=latest,
+        empty_queue_at=empty_at,
+        claimed_at=submission.answered_at,
+        heartbeat_seconds=settings.heartbeat_seconds,
+        order_seconds=intake.signal_settings().kiosk_order_seconds,
     )
 
 

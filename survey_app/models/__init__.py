@@ -1,5 +1,6 @@
 """The database models (SQLAlchemy 2.0, typed)."""
 
+from . import integrity as _integrity  # noqa: F401  (registers the signals' index)
 from .base import Base, UTCDateTime, utcnow
 from .field import (
     HISTORY_KINDS,

@@ -42,6 +42,9 @@ class KioskDevice(Base):
     min_seconds: Mapped[int | None] = mapped_column(Integer)
     max_per_hour: Mapped[int | None] = mapped_column(Integer)
     idle_seconds: Mapped[int | None] = mapped_column(Integer)
+    #: When the tablet last sent a heartbeat (``last_seen_at`` also moves on every upload): a
+    #: heartbeat that said "queue empty" after a response's claimed time contradicts the claim.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     desk: Mapped[Desk] = relationship()
     enrolments: Mapped[list[Enrolment]] = relationship(

@@ -86,6 +86,12 @@ class Response(Base):
     comment: Mapped[Comment | None] = relationship(
         back_populates="response", cascade="all, delete-orphan"
     )
+    #: Integrity signals (services/integrity.py, README "Integrity and privacy"): a keyed digest
+    #: of the client address and user agent whose key changes every day (never the address),
+    #: blanked after INTEGRITY_SOURCE_DAYS; and the answer codes in item order, one character
+    #: each, to find identical answer vectors at a desk.
+    source_digest: Mapped[str | None] = mapped_column(String(16))
+    answers_vector: Mapped[str | None] = mapped_column(String(64))
 
 
 class Answer(Base):

@@ -3,7 +3,7 @@ flagged responses (keep or exclude, with who and when)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -27,7 +27,7 @@ from ..models import (
     utcnow,
 )
 from ..security.redirects import safe_next
-from ..services import accounts, feedback, field_register, periods
+from ..services import accounts, episodes, feedback, field_register, periods
 from ..services.feedback import COMMENT_STATUSES, REVIEW_STATUSES, CommentFilter
 from ..services.pagination import MAX_PAGE
 from . import bp
@@ -191,6 +191,17 @@ def flag_reasons() -> dict[str, str]:
         "too_fast": _("trả lời quá nhanh so với thời gian tối thiểu"),
         "over_rate": _("nhiều phiếu từ cùng một kiosk hơn mức cho phép trong một giờ"),
         "outside_hours": _("kiosk nhận phiếu ngoài giờ làm việc của quầy"),
+        "burst": _("quầy nhận phiếu dồn dập, vượt xa mức thường thấy vào giờ này trong tuần"),
+        "batch": _("nhiều phiếu được mở cùng lúc rồi gửi cùng lúc"),
+        "same_source": _("nhiều phiếu trong ngày từ cùng một nguồn (địa chỉ mạng và trình duyệt)"),
+        "same_answers": _(
+            "nhiều phiếu giống hệt hoặc gần giống nhau tại quầy trong thời gian ngắn"
+        ),
+        "arrival_rate": _("kiosk gửi lên nhiều phiếu hơn mức cho phép trong một giờ"),
+        "claimed_time": _(
+            "thời điểm trả lời kiosk khai không khớp với thứ tự gửi hoặc nhịp kết nối"
+        ),
+        "excluded_by_review": _("đã bị loại khi rà soát"),
     }
 
 
@@ -204,6 +215,15 @@ def review() -> ResponseReturnValue:
             400, _("Bộ lọc không hợp lệ"), _("Trạng thái phải là undecided, decided hoặc all.")
         )
     desk_id = desk.id if desk is not None else None
+    config = current_app.config
+    grouped = episodes.episodes(
+        get_session(),
+        unit_ids,
+        desk_id,
+        gap=timedelta(minutes=int(config["INTEGRITY_EPISODE_GAP_MINUTES"])),
+        undecided_only=status == "undecided",
+        score_flagged=str(config["SCORE_FLAGGED"]),
+    )
     listed = feedback.review_page(get_session(), unit_ids, desk_id, status, page)
     rows, total = listed.rows, listed.total
     args = {k: v for k, v in request.args.items() if k != "page"}
@@ -220,7 +240,43 @@ def review() -> ResponseReturnValue:
         form=ReviewForm(),
         unit=unit,
         scope_units=_scope_units(),
+        episodes=grouped[: episodes.MAX_SCORED],
+        more_episodes=max(0, len(grouped) - episodes.MAX_SCORED),
+        desks=field_register.desks_by_id(get_session(), {e.desk_id for e in grouped}),
+        score_flagged=config["SCORE_FLAGGED"],
     )
+
+
+@bp.post("/review/episode")
+@require_edit
+def decide_episode() -> ResponseReturnValue:
+    """One decision (keep or exclude) for every flagged response of an episode, audited once."""
+    form = ReviewForm()
+    if not form.validate_on_submit() or form.decision.data not in DECISIONS:
+        flash(_("Vui lòng chọn giữ hoặc loại."), "error")
+        return _back(url_for("officer.review"))
+    try:
+        desk_id, start, end = episodes.parse_key(request.form.get("episode", ""))
+    except ValueError:
+        friendly_abort(400, _("Đợt không hợp lệ"), _("Không đọc được đợt phiếu cần rà soát."))
+    db = get_session()
+    desk = db.get(Desk, desk_id)
+    if desk is None:
+        friendly_abort(404, _("Không tìm thấy quầy"), _("Không có quầy này."))
+    if not current_scope().allows(desk.unit_id):
+        deny(f"desk {desk_id}")
+    decided = episodes.decide(
+        db,
+        current_officer(),
+        desk_id,
+        start,
+        end,
+        form.decision.data,
+        (form.note.data or "").strip(),
+    )
+    db.commit()
+    flash(_("Đã ghi quyết định cho %(n)s phiếu của đợt.", n=decided), "notice")
+    return _back(url_for("officer.review"))
 
 
 @bp.post("/review/<int:response_id>")

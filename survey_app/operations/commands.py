@@ -85,6 +85,13 @@ def purge_command(dry_run: bool) -> None:
         raise click.ClickException(str(error)) from None
     session = get_session()
     done = purge(session, policy, dry_run=dry_run)
+    from datetime import UTC, datetime, timedelta
+
+    from ..services.integrity import forget_sources
+
+    source_days = int(current_app.config["INTEGRITY_SOURCE_DAYS"])
+    sources_before = datetime.now(UTC) - timedelta(days=source_days)
+    sources = forget_sources(session, sources_before, dry_run=dry_run)
     if dry_run:
         session.rollback()
     else:
@@ -97,9 +104,15 @@ def purge_command(dry_run: bool) -> None:
             invitation_digests=done.invitation_digests,
             comments_before=done.comments_before.isoformat(),
             invitations_before=done.invitations_before.isoformat(),
+            source_digests=sources,
         )
         session.commit()
     click.echo(f"purge: {done.describe()}")
+    verb = "would blank" if dry_run else "blanked"
+    click.echo(
+        f"purge: {verb} {sources} source digests (responses submitted before "
+        f"{sources_before:%Y-%m-%d %H:%M} UTC, INTEGRITY_SOURCE_DAYS={source_days})"
+    )
 
 
 @click.group("subject")

@@ -277,7 +277,14 @@ def build_workbook(
                 sipas.loc[month, "index"],
                 sipas.loc[month, "ci_low"],
                 sipas.loc[month, "ci_high"],
-                *[by_month.loc[month, e] if e in by_month.columns else None for e in elements],
+                # A month whose indices are all empty (e.g. every response flagged) has no
+                # row in the pivot.
+                *[
+                    by_month.loc[month, e]
+                    if e in by_month.columns and month in by_month.index
+                    else None
+                    for e in elements
+                ],
                 bool(sipas.loc[month, "min_n_flag"]),
             ]
         )

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from questionnaires import CheckedAnswers, check_answers
 
 from ..db import Database
-from ..models import Desk, Service
+from ..models import Desk, Service, utcnow
+from . import integrity
 from .integrity import Circumstances, flags_for
 from .questionnaire_store import PublishedVersion
 from .response_store import NewResponse, Written, add_response, add_response_at_desk
@@ -68,6 +70,9 @@ class Received:
     service: Service | None = None
     #: Keyed digest of the dossier number when the response came through an invitation.
     invitation_digest: str | None = None
+    #: The day's keyed digest of client address and user agent (web channels; never the
+    #: address itself): ``integrity.source_digest``.
+    source_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,8 +126,26 @@ def store(
     already, or a dossier answered already, raises IntegrityError and stores nothing; what that
     means is the channel's to say (a repeat to thank, a replay to compare).
     """
-    flags = flags_for(received.circumstances)
     checked = received.checked
+    now = (where.submitted_at if isinstance(where, InSession) else None) or utcnow()
+    settings = signal_settings()
+    incoming = integrity.Incoming(
+        now=now,
+        duration_seconds=received.circumstances.duration_seconds,
+        source_digest=received.source_digest,
+        answers_vector=integrity.answers_vector(
+            vector_items(checked.version), checked.answers.codes
+        ),
+    )
+    if isinstance(where, ByDeskCode):
+        reader_engine = where.database.autocommit or where.database.engine
+        with reader_engine.connect() as reader:
+            verdict = integrity.judge(reader, incoming, settings, desk_code=where.desk_code)
+    else:
+        verdict = integrity.judge(
+            where.session.connection(), incoming, settings, desk_id=where.desk.id
+        )
+    flags = (*flags_for(received.circumstances), *verdict.flags)
     new = NewResponse(
         uuid=received.uuid,
         version=checked.version,
@@ -134,6 +157,8 @@ def store(
         language=received.language,
         flags=flags,
         invitation_digest=received.invitation_digest,
+        source_digest=received.source_digest,
+        answers_vector=incoming.answers_vector,
     )
 
     def stored(written: Written) -> StoredResponse:
@@ -149,7 +174,13 @@ def store(
             submitted_at=written.submitted_at,
         )
 
-    hooks = (*AFTER_STORE, *also)
+    def flag_earlier(connection: Connection, response: StoredResponse) -> None:
+        for flag, ids in verdict.earlier.items():
+            integrity.add_flag(connection, ids, flag)
+
+    # Flagging the earlier members of a batch runs only when a signal fired: the usual write
+    # stays one statement on PostgreSQL.
+    hooks = (*AFTER_STORE, *also, *((flag_earlier,) if verdict.earlier else ()))
 
     def run_hooks(connection: Connection, written: Written) -> None:
         response = stored(written)
@@ -158,9 +189,35 @@ def store(
 
     then = run_hooks if hooks else None
     if isinstance(where, ByDeskCode):
-        written = add_response_at_desk(where.database, where.desk_code, new, then=then)
+        written = add_response_at_desk(where.database, where.desk_code, new, then=then, now=now)
     else:
-        written = add_response(
-            where.session, where.desk, new, submitted_at=where.submitted_at, then=then
-        )
+        written = add_response(where.session, where.desk, new, submitted_at=now, then=then)
     return None if written is None else stored(written)
+
+
+def signal_settings() -> integrity.SignalSettings:
+    """The integrity signals' settings of the running app (defaults outside one)."""
+    if not has_app_context():
+        return integrity.SignalSettings()
+    cache: dict[str, integrity.SignalSettings] = current_app.extensions.setdefault(
+        "sipas.signal_settings", {}
+    )
+    if "settings" not in cache:
+        cache["settings"] = integrity.SignalSettings.from_config(current_app.config)
+    return cache["settings"]
+
+
+_VECTOR_ITEMS: dict[str, tuple[str, ...]] = {}
+
+
+def vector_items(version: PublishedVersion) -> tuple[str, ...]:
+    """The item codes an answer vector lists, in the questionnaire's order (demographics and
+    the comment left out: two people alike in those are not alike in what they judged)."""
+    q = version.questionnaire
+    found = _VECTOR_ITEMS.get(q.content_hash)
+    if found is None:
+        found = tuple(
+            code for item in q.items.values() if item.role != "profile" for code in item.sub_items()
+        )
+        _VECTOR_ITEMS[q.content_hash] = found
+    return found

@@ -39,6 +39,9 @@ class NewResponse:
     flags: tuple[str, ...] = ()
     #: Keyed digest of the dossier number when the response came through an invitation.
     invitation_digest: str | None = None
+    #: Integrity signals' columns (services/integrity.py).
+    source_digest: str | None = None
+    answers_vector: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,12 @@ def add_response(
 
 
 def add_response_at_desk(
-    database: Database, desk_code: str, new: NewResponse, *, then: Then | None = None
+    database: Database,
+    desk_code: str,
+    new: NewResponse,
+    *,
+    then: Then | None = None,
+    now: datetime | None = None,
 ) -> Written | None:
     """Store the response at the active desk with this public code, committed; returns where,
     or None when there is no such active desk (nothing is stored then).
@@ -109,7 +117,7 @@ def add_response_at_desk(
     PostgreSQL the statement then runs inside BEGIN … COMMIT rather than by itself). A duplicate
     UUID or an answered dossier raises IntegrityError and stores nothing.
     """
-    now = utcnow()
+    now = now or utcnow()
     if database.autocommit is not None:
         params = _store_params(desk_code, new, now)
         if then is None:
@@ -170,6 +178,8 @@ def _response_row(new: NewResponse, now: datetime) -> dict[str, object]:
         "valid": new.answers.valid,
         "flags": ";".join(sorted(set(new.flags))),
         "via_invitation": new.invitation_digest is not None,
+        "source_digest": new.source_digest,
+        "answers_vector": new.answers_vector,
     }
 
 
@@ -220,11 +230,12 @@ _STORE_AT_DESK = text(
     ), response AS (
         INSERT INTO responses (
             uuid, desk_id, unit_id, service_id, channel, questionnaire_version_id, submitted_at,
-            answered_at, duration_seconds, language, valid, flags, via_invitation
+            answered_at, duration_seconds, language, valid, flags, via_invitation,
+            source_digest, answers_vector
         )
         SELECT :uuid, desk.id, desk.unit_id, :service_id, :channel, :questionnaire_version_id,
             :submitted_at, :answered_at, :duration_seconds, :language, :valid, :flags,
-            :via_invitation
+            :via_invitation, :source_digest, :answers_vector
         FROM desk
         RETURNING id, desk_id, unit_id
     ), answer AS (

@@ -58,6 +58,8 @@ class ScorecardSettings:
     zone: str = "Asia/Ho_Chi_Minh"
     drop_points: float = 15
     drop_min_n: int = 5
+    #: SCORE_FLAGGED (wide_export.counts_in_default_view).
+    score_flagged: str = "exclude"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ScorecardSettings:
@@ -66,6 +68,7 @@ class ScorecardSettings:
             zone=str(config["TIME_ZONE"]),
             drop_points=float(config["DROP_ALERT_POINTS"]),
             drop_min_n=int(config["DROP_ALERT_MIN_N"]),
+            score_flagged=str(config.get("SCORE_FLAGGED", "exclude")),
         )
 
 
@@ -90,6 +93,7 @@ def unit_scorecard(
         zone=settings.zone,
         drop_points=settings.drop_points,
         drop_min_n=settings.drop_min_n,
+        score_flagged=settings.score_flagged,
     )
 
 
@@ -105,6 +109,7 @@ def desk_scorecard(
         zone=settings.zone,
         drop_points=settings.drop_points,
         drop_min_n=settings.drop_min_n,
+        score_flagged=settings.score_flagged,
     )
 
 
@@ -130,7 +135,8 @@ class Scorecard:
     previous_table: pd.DataFrame
     #: Response counts per unit (received, scored, invalid, excluded …) in the period.
     counts: pd.DataFrame
-    #: SIPAS and elements of the unit if officers' exclusions were undone.
+    #: SIPAS and elements of the unit with every response (flagged or excluded ones too): the
+    #: "with" side of the with/without comparison.
     kept_all: pd.DataFrame
     #: Monthly scores of the unit over the 12 months ending with the period.
     trend: pd.DataFrame
@@ -211,6 +217,7 @@ def build_scorecard(
     drop_points: float = 15,
     drop_min_n: int = 5,
     view: str = "today",
+    score_flagged: str = "exclude",
 ) -> Scorecard:
     """Score ``unit`` (pooled with every unit below it) and each unit below it in ``period``,
     with the previous period, targets, ranks, the monthly trend, drivers and desks.
@@ -227,7 +234,9 @@ def build_scorecard(
     _, end = period.utc_bounds(zone)
     history = unit_history.report_map(tree, unit, view)
     ids = set(history.unit_ids)
-    rows = history.relabel(load_responses(session, q, unit_ids=ids, start=start, end=end))
+    rows = history.relabel(
+        load_responses(session, q, unit_ids=ids, start=start, end=end, score_flagged=score_flagged)
+    )
     tree_frame = history.units_frame()
 
     both = [previous.as_range(), period.as_range()]
@@ -352,6 +361,7 @@ def build_desk_card(
     zone: str = "Asia/Ho_Chi_Minh",
     drop_points: float = 15,
     drop_min_n: int = 5,
+    score_flagged: str = "exclude",
 ) -> DeskCard:
     q = questionnaire or questionnaires.get(desk.questionnaire)
     settings = settings_for(min_n)
@@ -367,6 +377,7 @@ def build_desk_card(
         start=start,
         end=end,
         extra_where=[RESPONSES.c.desk_id == desk.id],
+        score_flagged=score_flagged,
     )
     in_period = rows[local_dates(rows, zone).between(period.start, period.end)]
     table = (

@@ -72,6 +72,54 @@ def exported_flags_sql(flags: Any, decision: Any) -> Any:
     )
 
 
+# -- "counts in the default view" (issue 11): by default the scores (headline, ranks, targets,
+# reports, API) count a response that is valid by the rule, not excluded by a reviewer, and
+# either carries no integrity flag or was kept by a reviewer; SCORE_FLAGGED=include counts
+# flagged responses awaiting review too (as before). Defined here once, in Python and SQL, on a
+# response's integrity state, so stored summaries by state (issue 10) apply the same rule.
+
+#: The review decision that keeps a flagged response in the scores.
+KEEP_DECISION = "keep"
+#: A response's integrity state: no flag and no decision; flagged and not yet reviewed;
+#: kept by a reviewer; excluded by a reviewer.
+CLEAN, FLAGGED, KEPT, EXCLUDED = "clean", "flagged", "kept", "excluded"
+INTEGRITY_STATES = (CLEAN, FLAGGED, KEPT, EXCLUDED)
+#: SCORE_FLAGGED: leave flagged responses awaiting review out ("exclude", the default) or not.
+SCORE_FLAGGED_MODES = ("exclude", "include")
+
+
+def integrity_state(flags: str | None, decision: str | None) -> str:
+    """One of :data:`INTEGRITY_STATES` for a stored response."""
+    if is_excluded(decision):
+        return EXCLUDED
+    if not flags:
+        return CLEAN
+    return KEPT if decision == KEEP_DECISION else FLAGGED
+
+
+def counts_in_default_view(state: str, score_flagged: str = "exclude") -> bool:
+    """Whether a (rule-valid) response in ``state`` counts in the scores shown by default."""
+    if score_flagged not in SCORE_FLAGGED_MODES:
+        raise ValueError(f"SCORE_FLAGGED must be exclude or include, got {score_flagged!r}")
+    return state in (CLEAN, KEPT) or (state == FLAGGED and score_flagged == "include")
+
+
+def integrity_state_sql(flags: Any, decision: Any) -> Any:
+    """:func:`integrity_state` in SQL."""
+    return case(
+        (excluded_sql(decision), literal(EXCLUDED)),
+        (func.coalesce(flags, "") == "", literal(CLEAN)),
+        (func.coalesce(decision, "") == KEEP_DECISION, literal(KEPT)),
+        else_=literal(FLAGGED),
+    )
+
+
+def counts_in_default_view_sql(flags: Any, decision: Any, score_flagged: str = "exclude") -> Any:
+    """:func:`counts_in_default_view` of :func:`integrity_state_sql`, as a boolean."""
+    states = [s for s in INTEGRITY_STATES if counts_in_default_view(s, score_flagged)]
+    return integrity_state_sql(flags, decision).in_(states)
+
+
 def item_columns(questionnaire: Questionnaire) -> tuple[list[str], list[str]]:
     """The wide format's item columns: (answers that are scored or reported, demographics)."""
     scored: list[str] = []
@@ -185,11 +233,13 @@ def load_responses(
     start: datetime | None = None,
     end: datetime | None = None,
     extra_where: list[Any] | None = None,
+    score_flagged: str = "exclude",
 ) -> pd.DataFrame:
     """Wide responses to ``questionnaire`` (every version of its id) as analysis/ reads them.
 
-    ``valid`` is the stored validity verdict and no officer exclusion (what the official
-    scores use); ``valid_kept`` ignores exclusions (the "with excluded responses" view).
+    ``valid`` is the stored validity verdict and :func:`counts_in_default_view` (what the
+    official scores use); ``valid_kept`` ignores reviews and flags (the "with every response"
+    view shown beside it); ``integrity_state`` is :func:`integrity_state`.
     """
     scored, _profile = item_columns(questionnaire)
     query = responses_select(
@@ -204,8 +254,13 @@ def load_responses(
     frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True)
     excluded = frame["decision"].eq(EXCLUDE_DECISION)
+    states = [integrity_state(f, d) for f, d in zip(frame["flags"], frame["decision"], strict=True)]
+    frame["integrity_state"] = pd.Series(states, index=frame.index, dtype=object)
+    counted = frame["integrity_state"].map(
+        {s: counts_in_default_view(s, score_flagged) for s in INTEGRITY_STATES}
+    )
     frame["valid_kept"] = frame["stored_valid"].astype(bool)
-    frame["valid"] = frame["valid_kept"] & ~excluded
+    frame["valid"] = frame["valid_kept"] & counted.astype(bool)
     frame["excluded"] = excluded
     for code in scored:
         frame[code] = pd.to_numeric(frame[code], errors="coerce")
