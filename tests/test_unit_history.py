@@ -77,9 +77,12 @@ def test_as_it_was_keeps_each_stored_unit_alone(demo: Flask) -> None:
         db = get_session()
         tree = UnitTree.load(db)
         year = periods.parse("2025")
-        today = scorecards.build_scorecard(db, tree, tree.by_code["QN-DAMHA"], year)
+        # Flagged responses counted (they are valid rows, as the count below takes them).
+        today = scorecards.build_scorecard(
+            db, tree, tree.by_code["QN-DAMHA"], year, score_flagged="include"
+        )
         then = scorecards.build_scorecard(
-            db, tree, tree.by_code["QN-DAMHA"], year, view="as_it_was"
+            db, tree, tree.by_code["QN-DAMHA"], year, view="as_it_was", score_flagged="include"
         )
         first_half = db.scalar(
             select(func.count())
