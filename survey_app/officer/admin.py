@@ -276,12 +276,24 @@ class TokenForm(FlaskForm):
         _l("Tên (hệ thống nào dùng khóa)"),
         validators=[DataRequired(_l("Vui lòng nhập tên.")), Length(max=200)],
     )
-    unit = SelectField(_l("Phạm vi đơn vị"), choices=[], validators=[Optional()])
+    # No default: a key that reads every unit is a choice made on purpose ("*"), never the
+    # value of an untouched select.
+    unit = SelectField(
+        _l("Phạm vi đơn vị"),
+        choices=[],
+        validators=[DataRequired(_l("Vui lòng chọn phạm vi đơn vị của khóa."))],
+    )
+
+
+#: The select value of "every unit" (an empty value means nothing was chosen).
+EVERY_UNIT = "*"
 
 
 def _token_form() -> TokenForm:
     form = TokenForm()
-    form.unit.choices = options([("", _("Mọi đơn vị")), *_scope_unit_pairs()])
+    form.unit.choices = options(
+        [("", _("— Chọn đơn vị —")), *_scope_unit_pairs(), (EVERY_UNIT, _("Mọi đơn vị"))]
+    )
     return form
 
 
@@ -305,7 +317,7 @@ def issue_api_token() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _tokens_page(form, status=400)
     db = get_session()
-    unit = unit_or_abort(form.unit.data) if form.unit.data else None
+    unit = unit_or_abort(form.unit.data) if form.unit.data != EVERY_UNIT else None
     row, secret = accounts.issue_token(
         db, name=form.name.data, unit=unit, created_by=current_officer()
     )

@@ -75,7 +75,15 @@ def labels(questionnaire: Questionnaire) -> dict[str, str]:
 def _names() -> dict[str, Any]:
     from flask_babel import gettext as _
 
+    from ..services import vocabulary
+
     return {
+        "form_names": vocabulary.form_names(),
+        "channel_names": vocabulary.channel_names(),
+        "level_names": vocabulary.level_names(),
+        "flag_names": vocabulary.flag_names(),
+        "event_name": vocabulary.event_name,
+        "describe_detail": vocabulary.describe_detail,
         "role_names": {
             "admin": _("Quản trị viên"),
             "officer": _("Cán bộ đơn vị"),
