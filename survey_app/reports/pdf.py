@@ -17,7 +17,7 @@ import pandas as pd
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from ..services import charts
+from ..services import charts, display
 from ..services.scorecards import Scorecard
 from . import fonts
 
@@ -27,15 +27,12 @@ GREY = (61, 67, 75)
 
 
 def fmt(value: Any, digits: int = 1) -> str:
-    """Vietnamese number format: decimal comma; a dash for nothing."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{float(value):.{digits}f}".replace(".", ",")
+    """vi-VN numbers as on the dashboard: "2.732", "84,6", "−5,0"; a dash for nothing."""
+    return display.number(value, digits)
 
 
 def signed(value: Any) -> str:
-    text = fmt(value)
-    return text if text == "–" or text.startswith("-") else f"+{text}"
+    return display.signed(value)
 
 
 class _Summary(FPDF):
@@ -52,7 +49,8 @@ class _Summary(FPDF):
         self.set_y(-12)
         self.set_font(FONT, "", 8)
         self.set_text_color(*GREY)
-        self.cell(0, 5, f"{self.footer_text} · trang {self.page_no()}", align="C")
+        # "{nb}" is fpdf2's alias of the page total, filled in when the file is written.
+        self.cell(0, 5, f"{self.footer_text} · Trang {self.page_no()}/{{nb}}", align="C")
 
 
 def _svg(pdf: FPDF, svg: str, width: float = 180) -> None:
@@ -155,7 +153,7 @@ def build_summary(
 ) -> bytes:
     """The PDF (see the module docstring); ``children`` are the unit codes given a page."""
     unit = card.unit
-    pdf = _Summary(f"SIPAS · {unit.name} · kỳ {card.period.label} · lập {generated_at}")
+    pdf = _Summary(f"SIPAS · {unit.name} · kỳ {card.period.display} · lập {generated_at}")
     counts = card.counts.set_index("unit_code")
 
     def intro(code: str, name: str) -> None:
@@ -168,7 +166,7 @@ def build_summary(
         pdf.multi_cell(
             0,
             4.5,
-            f"Kỳ {card.period.label} ({card.period.start:%d/%m/%Y}–{card.period.end:%d/%m/%Y}). "
+            f"Kỳ {card.period.display} ({card.period.start:%d/%m/%Y}–{card.period.end:%d/%m/%Y}). "
             f"Khảo sát người dân tại quầy theo phiếu {card.questionnaire.key}: {fmt(received, 0)} "
             f"phiếu nhận, {fmt(scored, 0)} phiếu tính. Đây là khảo sát tại quầy, không phải chỉ "
             "số SIPAS chính thức do Bộ Nội vụ điều tra hộ gia đình.",
@@ -217,7 +215,7 @@ def build_summary(
             )
     if children:
         pdf.add_page()
-        _heading(pdf, f"Xếp hạng các đơn vị trực thuộc – kỳ {card.period.label}", 13)
+        _heading(pdf, f"Xếp hạng các đơn vị trực thuộc – kỳ {card.period.display}", 13)
         # (unit code, its SIPAS row): rows read by label, typed loosely as pandas reads them.
         ranked: list[tuple[str, Any]] = []
         for code in children:
@@ -287,7 +285,7 @@ def build_summary(
                 + (
                     ""
                     if pd.isna(top.get("rank_change"))
-                    else f" (thay đổi so với kỳ trước: {int(top['rank_change']):+d})"
+                    else f" (thay đổi so với kỳ trước: {display.signed(top['rank_change'], 0)})"
                 ),
             )
             pdf.ln(1)

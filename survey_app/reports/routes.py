@@ -24,7 +24,8 @@ from ..officer.access import (
 )
 from ..officer.auth import current_officer, guard
 from ..officer.dashboard import scorecard_for
-from ..services import accounts, feedback, field_register
+from ..i18n import current_language
+from ..services import accounts, display, feedback, field_register
 from . import bp, posters, xlsx
 from . import csv as csv_report
 from . import pdf as pdf_report_builder
@@ -36,7 +37,10 @@ MAX_COMMENTS = 5000
 
 
 def _now_text() -> str:
-    return datetime.now(ZoneInfo(current_app.config["TIME_ZONE"])).strftime("%d/%m/%Y %H:%M")
+    """Now in local time with the zone named: "02/12/2026 17:45 (giờ Việt Nam (UTC+7))"."""
+    zone = current_app.config["TIME_ZONE"]
+    now = datetime.now(ZoneInfo(zone)).strftime("%d/%m/%Y %H:%M")
+    return f"{now}, {display.zone_label(zone, current_language())}"
 
 
 def _log(action: str, target: str, **detail: Any) -> None:
