@@ -25,7 +25,7 @@ from ..officer.access import (
 from ..officer.auth import current_officer, guard
 from ..officer.dashboard import scorecard_for
 from ..i18n import current_language
-from ..services import accounts, display, feedback, field_register
+from ..services import accounts, desk_scores, display, feedback, field_register
 from . import bp, posters, xlsx
 from . import csv as csv_report
 from . import pdf as pdf_report_builder
@@ -92,6 +92,16 @@ def xlsx_report(code: str) -> ResponseReturnValue:
         desk_names={d.code: d.name for d in desks.values()},
         comments=comments,
         generated_at=_now_text(),
+        desk_table=desk_scores.desk_scores(
+            db,
+            tree(),
+            card.unit,
+            card.period,
+            card.questionnaire,
+            min_n=card.min_n,
+            zone=current_app.config["TIME_ZONE"],
+        ),
+        zone_text=display.zone_label(current_app.config["TIME_ZONE"], current_language()),
     )
     name = f"sipas-{card.unit.code}-{card.period.label}.xlsx"
     _log("export_xlsx", card.unit.code, period=card.period.label, file=name)

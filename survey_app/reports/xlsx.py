@@ -18,6 +18,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from flask_babel import gettext as _
+
+from questionnaires import Questionnaire
+
+from ..services import vocabulary
+from ..services.collation import vi_key
 from ..services.scorecards import Scorecard
 from .cells import neutralise
 
@@ -60,8 +66,10 @@ def _table(
     headers: Sequence[str],
     rows: Iterable[Sequence[Any]],
     numbers: Sequence[int] = (),
+    autofilter: bool = True,
 ) -> int:
-    """Write a header row and rows from row ``top``; returns the last row written."""
+    """Write a header row and rows from row ``top`` (with Excel's filter buttons on the
+    header); returns the last row written."""
     for col, name in enumerate(headers, start=1):
         cell = sheet.cell(row=top, column=col, value=name)
         cell.font, cell.fill = BOLD, HEADER_FILL
@@ -75,6 +83,8 @@ def _table(
             if col in numbers:
                 cell.number_format = NUMBER
     sheet.freeze_panes = sheet.cell(row=top + 1, column=1)
+    if autofilter and headers:
+        sheet.auto_filter.ref = f"A{top}:{get_column_letter(len(headers))}{max(last, top)}"
     return last
 
 
@@ -83,38 +93,45 @@ def _widths(sheet: Worksheet, widths: Sequence[int]) -> None:
         sheet.column_dimensions[get_column_letter(col)].width = width
 
 
-TIDY_HEADERS = (
-    "Mã đơn vị",
-    "Đơn vị",
-    "Cấp chỉ số",
-    "Mã",
-    "Tên",
-    "n",
-    "Chỉ số",
-    "KTC 95% thấp",
-    "KTC 95% cao",
-    "Chưa đủ mẫu",
-    "Chỉ tiêu",
-    "Chênh lệch",
-    "Hạng",
-    "Thay đổi hạng",
-    "p (so với kỳ trước)",
-)
+def tidy_headers() -> tuple[str, ...]:
+    return (
+        _("Mã đơn vị"),
+        _("Đơn vị"),
+        _("Cấp chỉ số"),
+        _("Mã"),
+        _("Tên"),
+        "n",
+        _("Chỉ số"),
+        _("KTC 95% thấp"),
+        _("KTC 95% cao"),
+        _("Chưa đủ mẫu"),
+        _("Chỉ tiêu"),
+        _("Chênh lệch"),
+        _("Hạng"),
+        _("Thay đổi hạng"),
+        _("p (so với kỳ trước)"),
+    )
+
+
+def _flag(value: Any) -> str:
+    """A yes/no cell in words ("Có"/"Không"), never TRUE/FALSE."""
+    return vocabulary.yes_no(cell_value(value))
 
 
 def _tidy_rows(table: pd.DataFrame, unit_names: dict[str, str]) -> Iterable[list[Any]]:
+    levels = vocabulary.level_names()
     for row in table.to_dict(orient="records"):
         yield [
             row["unit_code"],
             unit_names.get(row["unit_code"], ""),
-            row["level"],
+            levels.get(row["level"], row["level"]),
             row["code"],
             row["label_vi"],
             row["n"],
             row["index"],
             row["ci_low"],
             row["ci_high"],
-            bool(row["min_n_flag"]) if cell_value(row["min_n_flag"]) is not None else None,
+            _flag(row["min_n_flag"]),
             row.get("target"),
             row.get("gap"),
             row.get("rank"),
@@ -131,6 +148,8 @@ def build_workbook(
     desk_names: dict[str, str],
     comments: Sequence[CommentRow] = (),
     generated_at: str = "",
+    desk_table: pd.DataFrame | None = None,
+    zone_text: str = "giờ Việt Nam (UTC+7)",
 ) -> bytes:
     """The workbook as bytes (see the module docstring for its sheets)."""
     book = Workbook()
@@ -139,12 +158,14 @@ def build_workbook(
     summary.title = SUMMARY_SHEET
     summary["A1"] = (
         f"Chỉ số hài lòng về sự phục vụ hành chính (SIPAS) – {card.unit.name} – "
-        f"kỳ {card.period.label}"
+        f"kỳ {card.period.display}"
     )
     summary["A1"].font = TITLE
     summary["A2"] = (
         f"Khảo sát tại quầy theo phiếu {card.questionnaire.key}; khoảng tin cậy 95%; dưới "
-        f"n = {card.min_n} phiếu: chưa đủ mẫu, không xếp hạng. Lập lúc {generated_at}."
+        f"n = {card.min_n} phiếu: chưa đủ mẫu, không xếp hạng. Xếp theo hạng; bấm nút lọc ở "
+        f"dòng tiêu đề để lọc hoặc sắp xếp. Mã và cột: xem trang “Giải thích mã”. "
+        f"Lập lúc {generated_at}."
     )
     # The indices below the overall one, from the questionnaire's index tree.
     elements = card.headline_codes[1:]
@@ -185,17 +206,27 @@ def build_workbook(
                 top.get("gap"),
                 top.get("rank"),
                 top.get("rank_change"),
-                bool(top["min_n_flag"]),
+                _flag(top["min_n_flag"]),
                 counts.loc[code, "received"] if code in counts.index else None,
                 counts.loc[code, "scored"] if code in counts.index else None,
             ]
         )
+    # Ranked: the unit itself first, then by rank (unranked last), then alphabetically.
+    rank_col = headers.index("Hạng")
+    rows.sort(
+        key=lambda r: (
+            r[0] != card.unit.code,
+            cell_value(r[rank_col]) is None,
+            cell_value(r[rank_col]) or 0,
+            vi_key(str(r[1])),
+        )
+    )
     last = _table(summary, 4, headers, rows, numbers=tuple(range(4, 9 + len(elements))))
     _widths(summary, [14, 36, 8, 9, 9, 9, 8, 8, 8, 8, 8, 10, 10, 7, 9, 9, 9, 9])
     if rows:
         chart = BarChart()
         chart.type = "bar"
-        chart.title = f"SIPAS kỳ {card.period.label}"
+        chart.title = f"SIPAS kỳ {card.period.display}"
         chart.y_axis.title = "SIPAS (%)"
         chart.y_axis.scaling.min = 0
         chart.y_axis.scaling.max = 100
@@ -216,50 +247,56 @@ def build_workbook(
     ):
         sheet = book.create_sheet(title)
         part = ordered[ordered["level"].isin(levels)]
-        _table(sheet, 1, TIDY_HEADERS, _tidy_rows(part, names), numbers=(7, 8, 9, 11, 12, 15))
+        _table(sheet, 1, tidy_headers(), _tidy_rows(part, names), numbers=(7, 8, 9, 11, 12, 15))
         _widths(sheet, [14, 30, 12, 8, 48, 8, 9, 9, 9, 9, 9, 9, 7, 9, 10])
 
     desks = book.create_sheet("Quầy")
-    desk_table = card.desks
+    # Every desk at or below the unit (a district's report lists its communes' desks too).
+    source = desk_table if desk_table is not None else card.desks.assign(unit_code=card.unit.code)
+    levels = vocabulary.level_names()
     desk_rows = (
         [
             [
                 r["desk_code"],
                 desk_names.get(r["desk_code"], ""),
-                r["level"],
+                unit_names.get(str(r.get("unit_code")), r.get("unit_code") or ""),
+                levels.get(r["level"], r["level"]),
                 r["code"],
                 r["label_vi"],
                 r["n"],
                 r["index"],
                 r["ci_low"],
                 r["ci_high"],
-                bool(r["min_n_flag"]),
+                _flag(r["min_n_flag"]),
             ]
-            for r in desk_table.to_dict(orient="records")
+            for r in source.to_dict(orient="records")
             if r["level"] in ("overall", "element")
         ]
-        if len(desk_table)
+        if len(source)
         else []
     )
+    order = {c: k for k, c in enumerate(unit_order)}
+    desk_rows.sort(key=lambda r: (order.get(str(r[2]), len(order)), str(r[0])))
     _table(
         desks,
         1,
         [
-            "Mã quầy",
-            "Quầy",
-            "Cấp chỉ số",
-            "Mã",
-            "Tên",
+            _("Mã quầy"),
+            _("Quầy"),
+            _("Đơn vị"),
+            _("Cấp chỉ số"),
+            _("Mã"),
+            _("Tên"),
             "n",
-            "Chỉ số",
-            "KTC 95% thấp",
-            "KTC 95% cao",
-            "Chưa đủ mẫu",
+            _("Chỉ số"),
+            _("KTC 95% thấp"),
+            _("KTC 95% cao"),
+            _("Chưa đủ mẫu"),
         ],
         desk_rows,
-        numbers=(7, 8, 9),
+        numbers=(8, 9, 10),
     )
-    _widths(desks, [10, 36, 10, 8, 40, 8, 9, 9, 9, 9])
+    _widths(desks, [10, 36, 30, 10, 8, 40, 8, 9, 9, 9, 9])
 
     trend = book.create_sheet("Xu hướng")
     by_month = (
@@ -272,13 +309,13 @@ def build_workbook(
     for month in sipas.index:
         trend_rows.append(
             [
-                month,
+                f"{month[5:]}/{month[:4]}" if len(month) == 7 else month,
                 sipas.loc[month, "n"],
                 sipas.loc[month, "index"],
                 sipas.loc[month, "ci_low"],
                 sipas.loc[month, "ci_high"],
                 *[by_month.loc[month, e] if e in by_month.columns else None for e in elements],
-                bool(sipas.loc[month, "min_n_flag"]),
+                _flag(sipas.loc[month, "min_n_flag"]),
             ]
         )
     last = _table(
@@ -302,6 +339,7 @@ def build_workbook(
         trend.add_chart(line, f"A{last + 3}")
 
     drivers = book.create_sheet("Ưu tiên cải thiện")
+    quadrants = vocabulary.quadrant_names()
     driver_rows = (
         [
             [
@@ -312,7 +350,7 @@ def build_workbook(
                 r["n"],
                 r["performance"],
                 r["importance"],
-                r.get("quadrant_vi"),
+                quadrants.get(str(r.get("quadrant")), r.get("quadrant_vi")),
             ]
             for r in card.drivers.to_dict(orient="records")
         ]
@@ -329,7 +367,7 @@ def build_workbook(
             "Tên",
             "n",
             "Chỉ số",
-            "Tầm quan trọng (rho với HL)",
+            _("Mức độ quan trọng (tương quan với mức hài lòng chung)"),
             "Nhóm",
         ],
         driver_rows,
@@ -341,15 +379,23 @@ def build_workbook(
     _table(
         notes,
         1,
-        ["Thời điểm", "Đơn vị", "Quầy", "Ý kiến", "Rất không hài lòng", "Đã xử lý", "Cách xử lý"],
+        [
+            _("Thời điểm – %(zone)s", zone=zone_text),
+            _("Đơn vị"),
+            _("Quầy"),
+            _("Ý kiến"),
+            _("Rất không hài lòng"),
+            _("Đã xử lý"),
+            _("Cách xử lý"),
+        ],
         (
             [
                 c.submitted_at.replace(tzinfo=None),
                 c.unit,
                 c.desk,
                 c.text,
-                c.very_dissatisfied,
-                c.handled_note is not None,
+                _flag(c.very_dissatisfied),
+                _flag(c.handled_note is not None),
                 c.handled_note or "",
             ]
             for c in comments
@@ -359,6 +405,47 @@ def build_workbook(
         row[0].number_format = "dd/mm/yyyy hh:mm"
     _widths(notes, [17, 30, 30, 80, 10, 9, 50])
 
+    codebook(book.create_sheet("Giải thích mã"), card.questionnaire, card.min_n)
+
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def codebook(sheet: Worksheet, questionnaire: Questionnaire, min_n: int) -> None:
+    """What every code and column of the workbook means, in words."""
+    levels = vocabulary.level_names()
+    rows: list[list[Any]] = []
+    for node in questionnaire.index.walk():
+        rows.append([node.code, node.label.get("vi"), levels.get(node.level, node.level), ""])
+    roles = vocabulary.role_names()
+    for item in questionnaire.items.values():
+        options = item.scale.options if item.scale is not None else ()
+        answers = "; ".join(f"{o.code} = {o.label.get('vi')}" for o in options)
+        if item.not_applicable is not None:
+            answers += f"; 0 = {item.not_applicable.get('vi')}"
+        rows.append(
+            [item.code, (item.short or item.text).get("vi"), roles.get(item.role, item.role), answers]
+        )
+    columns = [
+        ("n", _("Số câu trả lời hợp lệ đứng sau chỉ số")),
+        (_("Chỉ số"), _("Tỷ lệ hài lòng (%): số người chọn Hài lòng hoặc Rất hài lòng chia cho "
+                        "số người trả lời câu đó; chỉ số yếu tố là trung bình các tiêu chí")),
+        (_("KTC 95%"), _("Khoảng tin cậy 95%: giá trị thật rất có thể nằm trong khoảng này")),
+        (_("Chưa đủ mẫu"), _("“Có” khi n < %(n)s: chỉ tham khảo, không xếp hạng", n=min_n)),
+        (_("Chỉ tiêu"), _("Chỉ tiêu của kế hoạch; Chênh lệch = chỉ số − chỉ tiêu")),
+        (_("Hạng"), _("1 = cao nhất trong các đơn vị cùng cấp; để trống: không xếp hạng")),
+        (_("Thay đổi hạng"), _("+2 = tăng hai bậc so với kỳ trước")),
+        (_("p (so với kỳ trước)"), _("Dưới 0,05: thay đổi khó là do ngẫu nhiên")),
+    ]
+    for code, text in columns:
+        rows.append([code, text, _("Cột"), ""])
+    for code, text in vocabulary.flag_names().items():
+        rows.append([code, text, _("Cờ kiểm tra phiếu"), ""])
+    for code, text in vocabulary.channel_names().items():
+        rows.append([code, text, _("Kênh"), ""])
+    _table(sheet, 1, [_("Mã"), _("Ý nghĩa"), _("Loại"), _("Các mức trả lời")], rows)
+    _widths(sheet, [14, 70, 22, 60])
+    for row in sheet.iter_rows(min_row=2, min_col=2, max_col=4):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")

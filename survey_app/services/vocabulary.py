@@ -25,6 +25,28 @@ def level_names() -> dict[str, str]:
     }
 
 
+def role_names() -> dict[str, str]:
+    return {
+        "satisfaction": _("Tiêu chí (câu hỏi mức hài lòng)"),
+        "overall": _("Câu hài lòng chung"),
+        "element_overall": _("Câu hài lòng theo yếu tố"),
+        "expectation": _("Mong đợi"),
+        "perception": _("Cảm nhận"),
+        "profile": _("Thông tin người trả lời"),
+        "comment": _("Ý kiến"),
+        "question": _("Câu hỏi"),
+    }
+
+
+def quadrant_names() -> dict[str, str]:
+    return {
+        "fix_first": _("Ưu tiên cải thiện"),
+        "keep_up": _("Tiếp tục duy trì"),
+        "low_priority": _("Cải thiện sau"),
+        "possible_overkill": _("Có thể đang đầu tư thừa"),
+    }
+
+
 def flag_names() -> dict[str, str]:
     return {
         "too_fast": _("trả lời quá nhanh"),

@@ -97,6 +97,7 @@ def test_the_excel_report_holds_the_analysis_numbers(
         "Xu hướng",
         "Ưu tiên cải thiện",
         "Ý kiến",
+        "Giải thích mã",
     ]
     summary = book["Tổng hợp"]
     assert len(summary._charts) == 1 and len(book["Xu hướng"]._charts) == 1
