@@ -71,9 +71,7 @@ class PoolingSettings:
 
     def __post_init__(self) -> None:
         if self.weighting not in ("respondents", "equal"):
-            raise ValueError(
-                f"weighting must be 'respondents' or 'equal', got {self.weighting!r}"
-            )
+            raise ValueError(f"weighting must be 'respondents' or 'equal', got {self.weighting!r}")
         if not self.elements:
             raise ValueError("elements must name at least one element code, got ()")
         if isinstance(self.min_n, bool) or not isinstance(self.min_n, int) or self.min_n < 0:
@@ -250,15 +248,33 @@ def pool_forms(
         element_values.append(value)
         for g in range(len(keys)):
             out_rows.append(
-                _row(keys, groups, g, "element", code, labels.get(code, code), total[g],
-                     value[g], pooled_se[g], int(usable[g].sum()), crit, s.min_n)
+                _row(
+                    keys,
+                    groups,
+                    g,
+                    "element",
+                    code,
+                    labels.get(code, code),
+                    total[g],
+                    value[g],
+                    pooled_se[g],
+                    int(usable[g].sum()),
+                    crit,
+                    s.min_n,
+                )
             )
             for f, form in enumerate(forms):
                 if usable[g, f]:
                     part_rows.append(
-                        {**_group(keys, groups, g), "form": form, "code": code,
-                         "n": int(n[g, f]), "index": index[g, f], "se": se[g, f],
-                         "weight": w[g, f]}
+                        {
+                            **_group(keys, groups, g),
+                            "form": form,
+                            "code": code,
+                            "n": int(n[g, f]),
+                            "index": index[g, f],
+                            "se": se[g, f],
+                            "weight": w[g, f],
+                        }
                     )
 
     # SIPAS: the mean of the pooled elements; SE from each form's own SIPAS SE.
@@ -279,16 +295,33 @@ def pool_forms(
     overall_n = np.where(contributes, np.nan_to_num(n_all), 0.0).sum(axis=1)
     for g in range(len(keys)):
         out_rows.append(
-            _row(keys, groups, g, "overall", s.overall_code,
-                 labels.get(s.overall_code, "Chỉ số SIPAS"), overall_n[g], overall[g],
-                 overall_se[g], int(contributes[g].sum()), crit, s.min_n)
+            _row(
+                keys,
+                groups,
+                g,
+                "overall",
+                s.overall_code,
+                labels.get(s.overall_code, "Chỉ số SIPAS"),
+                overall_n[g],
+                overall[g],
+                overall_se[g],
+                int(contributes[g].sum()),
+                crit,
+                s.min_n,
+            )
         )
         for f, form in enumerate(forms):
             if contributes[g, f]:
                 part_rows.append(
-                    {**_group(keys, groups, g), "form": form, "code": s.overall_code,
-                     "n": int(np.nan_to_num(n_all[g, f])), "index": part_index[g, f],
-                     "se": se_all[g, f], "weight": mean_w[g, f]}
+                    {
+                        **_group(keys, groups, g),
+                        "form": form,
+                        "code": s.overall_code,
+                        "n": int(np.nan_to_num(n_all[g, f])),
+                        "index": part_index[g, f],
+                        "se": se_all[g, f],
+                        "weight": mean_w[g, f],
+                    }
                 )
 
     # HL: one question on every form, pooled as one item.
@@ -300,25 +333,45 @@ def pool_forms(
     low, high = wilson_from_share(share / 100, n_sum, s.confidence)
     for g in range(len(keys)):
         if n_sum[g] > 0:
-            row = _row(keys, groups, g, "overall_question", s.overall_question,
-                       labels.get(s.overall_question, s.overall_question), n_sum[g], share[g],
-                       np.nan, int(ok[g].sum()), crit, s.min_n)
+            row = _row(
+                keys,
+                groups,
+                g,
+                "overall_question",
+                s.overall_question,
+                labels.get(s.overall_question, s.overall_question),
+                n_sum[g],
+                share[g],
+                np.nan,
+                int(ok[g].sum()),
+                crit,
+                s.min_n,
+            )
             row["ci_low"], row["ci_high"] = 100 * low[g], 100 * high[g]
             out_rows.append(row)
             for f, form in enumerate(forms):
                 if ok[g, f]:
                     part_rows.append(
-                        {**_group(keys, groups, g), "form": form, "code": s.overall_question,
-                         "n": int(n_hl[g, f]), "index": p_hl[g, f], "se": np.nan,
-                         "weight": n_hl[g, f] / n_sum[g]}
+                        {
+                            **_group(keys, groups, g),
+                            "form": form,
+                            "code": s.overall_question,
+                            "n": int(n_hl[g, f]),
+                            "index": p_hl[g, f],
+                            "se": np.nan,
+                            "weight": n_hl[g, f] / n_sum[g],
+                        }
                     )
 
     level_order = {"overall": 0, "element": 1, "overall_question": 2}
     table = pd.DataFrame(out_rows, columns=[*groups, *POOLED_COLUMNS])
     if len(table):
-        table = table.assign(_o=table["level"].map(level_order)).sort_values(
-            [*groups, "_o"], kind="stable"
-        ).drop(columns="_o").reset_index(drop=True)
+        table = (
+            table.assign(_o=table["level"].map(level_order))
+            .sort_values([*groups, "_o"], kind="stable")
+            .drop(columns="_o")
+            .reset_index(drop=True)
+        )
     table["n"] = pd.array(table["n"].to_numpy(), dtype="Int64")
     table["min_n_flag"] = pd.array(table["min_n_flag"].to_numpy(), dtype="boolean")
     parts_table = pd.DataFrame(part_rows, columns=[*groups, *PART_COLUMNS])

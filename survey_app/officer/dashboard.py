@@ -204,8 +204,16 @@ def dashboard_context(card: Scorecard) -> dict[str, Any]:
     names = labels(card.questionnaire)
     head = headline_for(card, names)
     headline = [r for r in head.rows if r["code"] != "HL"] or [
-        {"code": c, "label": names.get(c, c), "index": None, "ci_low": None, "ci_high": None,
-         "min_n_flag": True, "n": 0, "target": None}
+        {
+            "code": c,
+            "label": names.get(c, c),
+            "index": None,
+            "ci_low": None,
+            "ci_high": None,
+            "min_n_flag": True,
+            "n": 0,
+            "target": None,
+        }
         for c in card.headline_codes
     ]
     children = children_rows(card)

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from ..citizen.routes import public_survey_url
 from ..db import get_session
 from ..errors import friendly_abort
+from ..i18n import current_language
 from ..models import Desk, Unit
 from ..officer.access import (
     desk_or_abort,
@@ -24,8 +25,7 @@ from ..officer.access import (
 )
 from ..officer.auth import current_officer, guard
 from ..officer.dashboard import scorecard_for
-from ..i18n import current_language
-from ..services import accounts, desk_scores, display, feedback, field_register
+from ..services import accounts, desk_scores, display, feedback, field_register, response_csv
 from . import bp, posters, xlsx
 from . import csv as csv_report
 from . import pdf as pdf_report_builder
@@ -140,13 +140,17 @@ def responses_csv(code: str) -> ResponseReturnValue:
         start, end = period.utc_bounds(zone)
         label = period.label
     ids = tree().subtree_ids(unit.id)
-    name = f"sipas-responses-{unit.code}-{label}.csv"
-    _log("export_csv", unit.code, period=label, file=name)
+    style = response_csv.CsvStyle.from_choice(request.args.get("format"), zone, current_language())
+    kind = "labels" if style.labels else "codes"
+    name = f"sipas-responses-{unit.code}-{label}{'-nhan' if style.labels else ''}.csv"
+    _log("export_csv", unit.code, period=label, file=name, format=kind)
 
     def chunks() -> Iterator[bytes]:
         # The session is taken inside the streamed context, so its teardown closes it: the
         # view's own session is closed as soon as the view returns.
-        yield from csv_report.stream_responses(get_session(), unit_ids=ids, start=start, end=end)
+        yield from csv_report.stream_responses(
+            get_session(), unit_ids=ids, start=start, end=end, style=style
+        )
 
     response = Response(stream_with_context(chunks()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -12,13 +12,12 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-
-from flask_babel import gettext as _
 
 from questionnaires import Questionnaire
 
@@ -425,12 +424,22 @@ def codebook(sheet: Worksheet, questionnaire: Questionnaire, min_n: int) -> None
         if item.not_applicable is not None:
             answers += f"; 0 = {item.not_applicable.get('vi')}"
         rows.append(
-            [item.code, (item.short or item.text).get("vi"), roles.get(item.role, item.role), answers]
+            [
+                item.code,
+                (item.short or item.text).get("vi"),
+                roles.get(item.role, item.role),
+                answers,
+            ]
         )
     columns = [
         ("n", _("Số câu trả lời hợp lệ đứng sau chỉ số")),
-        (_("Chỉ số"), _("Tỷ lệ hài lòng (%): số người chọn Hài lòng hoặc Rất hài lòng chia cho "
-                        "số người trả lời câu đó; chỉ số yếu tố là trung bình các tiêu chí")),
+        (
+            _("Chỉ số"),
+            _(
+                "Tỷ lệ hài lòng (%): số người chọn Hài lòng hoặc Rất hài lòng chia cho "
+                "số người trả lời câu đó; chỉ số yếu tố là trung bình các tiêu chí"
+            ),
+        ),
         (_("KTC 95%"), _("Khoảng tin cậy 95%: giá trị thật rất có thể nằm trong khoảng này")),
         (_("Chưa đủ mẫu"), _("“Có” khi n < %(n)s: chỉ tham khảo, không xếp hạng", n=min_n)),
         (_("Chỉ tiêu"), _("Chỉ tiêu của kế hoạch; Chênh lệch = chỉ số − chỉ tiêu")),

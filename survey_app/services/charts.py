@@ -299,13 +299,16 @@ def importance_performance(
         )
     for tick in _y_ticks(y_lo, y_hi):
         body.append(
-            _text(left - 4, py(tick) + 3, number_text(tick, 1), anchor="end", size=10,
-                  fill="#3d434b")
+            _text(
+                left - 4, py(tick) + 3, number_text(tick, 1), anchor="end", size=10, fill="#3d434b"
+            )
         )
     points = [(px(d.performance), py(d.importance)) for d in drivers]
     placed = place_labels(
-        [(x, y, len(d.code) * LABEL_CHAR_WIDTH, LABEL_HEIGHT) for d, (x, y) in
-         zip(drivers, points, strict=True)],
+        [
+            (x, y, len(d.code) * LABEL_CHAR_WIDTH, LABEL_HEIGHT)
+            for d, (x, y) in zip(drivers, points, strict=True)
+        ],
         (left, top, left + plot_w, top + plot_h),
     )
     for d, (x, y), (lx, ly) in zip(drivers, points, placed, strict=True):
@@ -353,7 +356,9 @@ def place_labels(
     x0, y0, x1, y1 = area
     dots = [(x - 4, y - 4, x + 4, y + 4) for x, y, _w, _h in points]
 
-    def overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    def overlap(
+        a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+    ) -> float:
         w = min(a[2], b[2]) - max(a[0], b[0])
         h = min(a[3], b[3]) - max(a[1], b[1])
         return w * h if w > 0 and h > 0 else 0.0

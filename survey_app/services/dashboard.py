@@ -106,11 +106,7 @@ def spans(period: Period, today: date) -> tuple[Period, Period, Period]:
     before = period.previous()
     last = min(before.end, date.fromordinal(before.start.toordinal() + current.days - 1))
     previous = before if current is period else days(before.start, last)
-    year_ago = (
-        period.same_span_last_year()
-        if current is period
-        else current.same_span_last_year()
-    )
+    year_ago = period.same_span_last_year() if current is period else current.same_span_last_year()
     return current, previous, year_ago
 
 
@@ -331,9 +327,7 @@ def item_rows(card: Scorecard, names: Mapping[str, str]) -> list[dict[str, Any]]
     return items
 
 
-def target_rows(
-    card: Scorecard, tree: UnitTree, names: Mapping[str, str]
-) -> list[dict[str, Any]]:
+def target_rows(card: Scorecard, tree: UnitTree, names: Mapping[str, str]) -> list[dict[str, Any]]:
     if "target" not in card.table:
         return []
     rows = records(card.table[card.table["target"].notna()])

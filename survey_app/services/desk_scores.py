@@ -15,8 +15,18 @@ from .desk_drops import local_dates
 from .periods import Period
 from .wide_export import load_responses
 
-DESK_COLUMNS = ("unit_code", "desk_code", "level", "code", "label_vi", "n", "index",
-                "ci_low", "ci_high", "min_n_flag")
+DESK_COLUMNS = (
+    "unit_code",
+    "desk_code",
+    "level",
+    "code",
+    "label_vi",
+    "n",
+    "index",
+    "ci_low",
+    "ci_high",
+    "min_n_flag",
+)
 
 
 def desk_scores(

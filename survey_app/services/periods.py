@@ -151,7 +151,9 @@ def _year_back(day: date) -> date:
 def days(first: date, last: date) -> Period:
     """A range of days, both included (label ``2026-05-01..2026-05-20``, which parse reads)."""
     if last < first:
-        raise PeriodError(f"a range of days must end after it starts, got {first:%d/%m/%Y} – {last:%d/%m/%Y}")
+        raise PeriodError(
+            f"a range of days must end after it starts, got {first:%d/%m/%Y} – {last:%d/%m/%Y}"
+        )
     if (last - first).days + 1 > MAX_RANGE_DAYS:
         raise PeriodError(f"a range of days is at most {MAX_RANGE_DAYS} days long")
     if first == date(first.year, 1, 1) and last == date(first.year, 12, 31):

@@ -71,7 +71,8 @@ def test_respondent_weighting_by_hand() -> None:
     # SE: √((0.8·3)² + (0.2·8)²) = √(5.76 + 2.56) = √8.32.
     assert sipas["se"] == pytest.approx(math.sqrt(8.32), abs=1e-9)
     assert int(sipas["n"]) == 50
-    # HL pooled as one item: (40·75 + 10·50) / 50 = 70 on n = 50 (Wilson 95%, z = 1.96: centre (0.7 + z²/100) / (1 + z²/50) = 0.68573,
+    # HL pooled as one item: (40·75 + 10·50) / 50 = 70 on n = 50. Wilson 95%, z = 1.96:
+    # centre (0.7 + z²/100) / (1 + z²/50) = 0.68573,
     # half-width z·√(0.21/50 + z²/10000) / (1 + z²/50) = 0.12324 → 56.25–80.90).
     hl = row(t, "HL")
     assert hl["index"] == pytest.approx(70.0, abs=1e-9)
@@ -96,8 +97,7 @@ def test_a_form_missing_in_a_group_and_an_element_without_answers() -> None:
     # Period 05: both forms; period 06: kiosk only, and its PA unanswered.
     service = SERVICE.assign(period="2026-05")
     kiosk = pd.concat(
-        [KIOSK.assign(period="2026-05"),
-         KIOSK[KIOSK["code"] != "PA"].assign(period="2026-06")]
+        [KIOSK.assign(period="2026-05"), KIOSK[KIOSK["code"] != "PA"].assign(period="2026-06")]
     )
     t = pool_forms({"sipas-service": service, "sipas-kiosk": kiosk}, by=["period"]).table
     june = t[t["period"] == "2026-06"]
