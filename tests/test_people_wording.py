@@ -9,7 +9,7 @@ from itertools import combinations
 
 import pytest
 
-from survey_app.services import charts, display, periods
+from survey_app.services import charts, display
 from survey_app.services.collation import vi_key
 from survey_app.services.dashboard import spans
 from survey_app.services.periods import PeriodError, parse

@@ -158,7 +158,7 @@ def _copy_batches(
         raw = engine.raw_connection()
         try:
             # COPY takes no server-side parameters; psycopg merges them on the client.
-            with raw.cursor() as cursor:
+            with raw.cursor() as cursor:  # type: ignore[attr-defined]
                 # Times are written in the local zone with their offset (to_char's TZH:TZM).
                 cursor.execute("SELECT set_config('TimeZone', %s, false)", [zone])
                 with cursor.copy(*statement) as copy:  # type: ignore[attr-defined]

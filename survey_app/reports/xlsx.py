@@ -101,8 +101,8 @@ def tidy_headers() -> tuple[str, ...]:
         _("Tên"),
         "n",
         _("Chỉ số"),
-        _("KTC 95% thấp"),
-        _("KTC 95% cao"),
+        "KTC 95% thấp",
+        "KTC 95% cao",
         _("Chưa đủ mẫu"),
         _("Chỉ tiêu"),
         _("Chênh lệch"),
@@ -252,14 +252,14 @@ def build_workbook(
     desks = book.create_sheet("Quầy")
     # Every desk at or below the unit (a district's report lists its communes' desks too).
     source = desk_table if desk_table is not None else card.desks.assign(unit_code=card.unit.code)
-    levels = vocabulary.level_names()
+    level_words = vocabulary.level_names()
     desk_rows = (
         [
             [
                 r["desk_code"],
                 desk_names.get(r["desk_code"], ""),
                 unit_names.get(str(r.get("unit_code")), r.get("unit_code") or ""),
-                levels.get(r["level"], r["level"]),
+                level_words.get(r["level"], r["level"]),
                 r["code"],
                 r["label_vi"],
                 r["n"],
@@ -288,8 +288,8 @@ def build_workbook(
             _("Tên"),
             "n",
             _("Chỉ số"),
-            _("KTC 95% thấp"),
-            _("KTC 95% cao"),
+            "KTC 95% thấp",
+            "KTC 95% cao",
             _("Chưa đủ mẫu"),
         ],
         desk_rows,

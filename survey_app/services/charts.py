@@ -297,10 +297,15 @@ def importance_performance(
         body.append(
             _text(px(tick), top + plot_h + 14, str(tick), anchor="middle", size=10, fill="#3d434b")
         )
-    for tick in _y_ticks(y_lo, y_hi):
+    for level in _y_ticks(y_lo, y_hi):
         body.append(
             _text(
-                left - 4, py(tick) + 3, number_text(tick, 1), anchor="end", size=10, fill="#3d434b"
+                left - 4,
+                py(level) + 3,
+                number_text(level, 1),
+                anchor="end",
+                size=10,
+                fill="#3d434b",
             )
         )
     points = [(px(d.performance), py(d.importance)) for d in drivers]

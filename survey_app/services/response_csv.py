@@ -124,7 +124,7 @@ def label_row(
 def _excluded_words() -> str:
     from flask_babel import gettext as _
 
-    return _("bị loại khi rà soát")
+    return str(_("bị loại khi rà soát"))
 
 
 def _answer_text(item: Any, value: Any, lang: str) -> Any:

@@ -83,7 +83,7 @@ def yes_no(value: Any) -> str:
             return ""
     except (TypeError, ValueError):
         return ""
-    return _("Có") if bool(value) else _("Không")
+    return str(_("Có") if bool(value) else _("Không"))
 
 
 def event_names() -> dict[str, str]:

@@ -125,7 +125,8 @@ def test_the_importance_chart_labels_never_overlap(
     page.goto(demo_server.url + "/officer/units/QN-DH")  # type: ignore[attr-defined]
     boxes = page.evaluate(  # type: ignore[attr-defined]
         "[...document.querySelectorAll('text.point-label')].map(t => {"
-        " const b = t.getBoundingClientRect(); return [t.textContent, b.left, b.top, b.right, b.bottom]; })"
+        " const b = t.getBoundingClientRect();"
+        " return [t.textContent, b.left, b.top, b.right, b.bottom]; })"
     )
     assert len(boxes) >= 10  # every criterion of sipas-service is placed
     for a, b in combinations(boxes, 2):
