@@ -208,6 +208,18 @@ def parse(label: str) -> Period:
     )
 
 
+def parse_label(label: str) -> Period:
+    """Only the canonical labels (``2026``, ``2026-Q2``, ``2026-05``): what the JSON API's
+    OpenAPI document promises; people's formats are for :func:`parse`."""
+    text = (label or "").strip()
+    if not (_YEAR.match(text) or _QUARTER.match(text) or _MONTH.match(text)):
+        raise PeriodError(
+            "a period is a year (2026), a quarter (2026-Q2) or a month (2026-05), "
+            f"got {text[:20]!r}"
+        )
+    return parse(text)
+
+
 def current_year(zone: str) -> Period:
     return year(datetime.now(ZoneInfo(zone)).year)
 
