@@ -109,19 +109,24 @@ driver_rows = dashboard.driver_rows
 sipas_target = dashboard.sipas_target
 
 
-def bar_label(row: dict[str, Any]) -> str:
-    """SIPAS alone; an element as "TC · Tiếp cận dịch vụ"."""
-    return "SIPAS" if row["code"] == "SIPAS" else f"{row['code']} · {row['label']}"
-
-
-def short_month(label: str) -> str:
-    """2026-05 → 05/26 (chart axes have little room)."""
-    year, _sep, month = label.partition("-")
-    return f"{month}/{year[2:]}" if month else label
+bar_label = dashboard.bar_label
+short_month = dashboard.short_month
 
 
 def month_labels(card: Scorecard | DeskCard) -> list[str]:
     return card.months
+
+
+def chart_texts() -> dashboard.ChartTexts:
+    """The dashboard charts' titles in the page's language."""
+    return dashboard.ChartTexts(
+        elements=_("Chỉ số SIPAS và 5 yếu tố, khoảng tin cậy 95%"),
+        trend=_("Chỉ số SIPAS theo tháng"),
+        ranking=_("Chỉ số SIPAS của các đơn vị trực thuộc"),
+        drivers=_("Tầm quan trọng và mức độ hài lòng của từng tiêu chí"),
+        drivers_x=_("Mức độ hài lòng với tiêu chí (%)"),
+        drivers_y=_("Mức độ quan trọng"),
+    )
 
 
 def charts_for(
@@ -133,71 +138,8 @@ def charts_for(
     drivers: list[dict[str, Any]],
     font: str = charts.WEB_FONT,
 ) -> dict[str, str]:
-    """The dashboard's charts (also drawn in the PDF report, with its font)."""
-    out = {
-        "elements": charts.index_bars(
-            [
-                charts.Bar(
-                    bar_label(r),
-                    r["index"],
-                    r["ci_low"],
-                    r["ci_high"],
-                    bool(r["min_n_flag"]),
-                    r.get("target"),
-                )
-                for r in headline
-            ],
-            _("Chỉ số SIPAS và 5 yếu tố, khoảng tin cậy 95%"),
-            font=font,
-        ),
-        "trend": charts.trend_line(
-            [
-                charts.Point(
-                    short_month(r["period"]),
-                    r.get("index"),
-                    r.get("ci_low"),
-                    r.get("ci_high"),
-                    bool(r.get("min_n_flag")),
-                )
-                for r in trend
-            ],
-            _("Chỉ số SIPAS theo tháng"),
-            target=sipas_target(card),
-            font=font,
-        ),
-    }
-    if children:
-        out["ranking"] = charts.index_bars(
-            [
-                charts.Bar(
-                    r["unit"].name,
-                    r.get("index"),
-                    r.get("ci_low"),
-                    r.get("ci_high"),
-                    bool(r.get("min_n_flag")),
-                    r.get("target"),
-                )
-                for r in children
-            ],
-            _("Chỉ số SIPAS của các đơn vị trực thuộc"),
-            font=font,
-            label_width=230,
-        )
-    plotted = [d for d in drivers if d.get("quadrant") not in (None, "None")]
-    if plotted:
-        out["drivers"] = charts.importance_performance(
-            [
-                charts.Driver(d["item"], d["performance"], d["importance"], d["quadrant"])
-                for d in plotted
-            ],
-            _("Tầm quan trọng và mức độ hài lòng của từng tiêu chí"),
-            performance_split=sum(d["performance"] for d in plotted) / len(plotted),
-            importance_split=sum(d["importance"] for d in plotted) / len(plotted),
-            x_label=_("Mức độ hài lòng với tiêu chí (%)"),
-            y_label=_("Mức độ quan trọng"),
-            font=font,
-        )
-    return out
+    """The dashboard's charts (services/dashboard.py draws them; also in the PDF report)."""
+    return dashboard.charts_for(card, headline, children, trend, drivers, chart_texts(), font)
 
 
 def dashboard_context(card: Scorecard) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import questionnaires
 from analysis import PoolingSettings
 
 from ..models import Unit
+from . import charts
 from .accounts import UnitTree
 from .collation import vi_key
 from .desk_drops import local_dates, zone_today
@@ -353,3 +354,105 @@ def unit_targets(card: Scorecard) -> dict[str, float]:
 
 def sipas_target(card: Scorecard) -> float | None:
     return unit_targets(card).get("SIPAS")
+
+
+# -- the charts -------------------------------------------------------------------------------
+
+
+def bar_label(row: dict[str, Any]) -> str:
+    """SIPAS alone; an element as "TC · Tiếp cận dịch vụ"."""
+    return "SIPAS" if row["code"] == "SIPAS" else f"{row['code']} · {row['label']}"
+
+
+def short_month(label: str) -> str:
+    """2026-05 → 05/26 (chart axes have little room)."""
+    year, _sep, month = label.partition("-")
+    return f"{month}/{year[2:]}" if month else label
+
+
+@dataclass(frozen=True)
+class ChartTexts:
+    """The charts' titles, in the reader's language (the view translates them)."""
+
+    elements: str
+    trend: str
+    ranking: str
+    drivers: str
+    drivers_x: str
+    drivers_y: str
+
+
+def charts_for(
+    card: Scorecard,
+    headline: list[dict[str, Any]],
+    children: list[dict[str, Any]],
+    trend: list[dict[str, Any]],
+    drivers: list[dict[str, Any]],
+    texts: ChartTexts,
+    font: str = charts.WEB_FONT,
+) -> dict[str, str]:
+    """The dashboard's charts as SVG, from the rows above (also drawn in the PDF report)."""
+    out = {
+        "elements": charts.index_bars(
+            [
+                charts.Bar(
+                    bar_label(r),
+                    r["index"],
+                    r["ci_low"],
+                    r["ci_high"],
+                    bool(r["min_n_flag"]),
+                    r.get("target"),
+                )
+                for r in headline
+            ],
+            texts.elements,
+            font=font,
+        ),
+        "trend": charts.trend_line(
+            [
+                charts.Point(
+                    short_month(r["period"]),
+                    r.get("index"),
+                    r.get("ci_low"),
+                    r.get("ci_high"),
+                    bool(r.get("min_n_flag")),
+                )
+                for r in trend
+            ],
+            texts.trend,
+            target=sipas_target(card),
+            font=font,
+        ),
+    }
+    if children:
+        out["ranking"] = charts.index_bars(
+            [
+                charts.Bar(
+                    r["unit"].name,
+                    r.get("index"),
+                    r.get("ci_low"),
+                    r.get("ci_high"),
+                    bool(r.get("min_n_flag")),
+                    r.get("target"),
+                )
+                for r in children
+            ],
+            texts.ranking,
+            font=font,
+            label_width=230,
+        )
+    plotted = [d for d in drivers if d.get("quadrant") not in (None, "None")]
+    if plotted:
+        out["drivers"] = charts.importance_performance(
+            [
+                charts.Driver(d["item"], d["performance"], d["importance"], d["quadrant"])
+                for d in plotted
+            ],
+            texts.drivers,
+            performance_split=sum(d["performance"] for d in plotted) / len(plotted),
+            importance_split=sum(d["importance"] for d in plotted) / len(plotted),
+            x_label=texts.drivers_x,
+            y_label=texts.drivers_y,
+            font=font,
+        )
+    return out
