@@ -73,11 +73,13 @@ def labels(questionnaire: Questionnaire) -> dict[str, str]:
 
 @bp.context_processor
 def _names() -> dict[str, Any]:
+    from flask import current_app
     from flask_babel import gettext as _
 
-    from ..services import vocabulary
+    from ..services import display, vocabulary
 
     return {
+        "zone_name": display.zone_label(current_app.config["TIME_ZONE"], current_language()),
         "form_names": vocabulary.form_names(),
         "channel_names": vocabulary.channel_names(),
         "level_names": vocabulary.level_names(),

@@ -296,3 +296,13 @@ def test_the_csv_offers_words_or_codes_with_local_times(
     line = codes.lstrip("\ufeff").splitlines()[1]
     assert re.match(r"\d+,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00,", line)
     assert "Z," not in codes
+
+
+def test_pages_name_channels_and_the_time_zone(
+    signed_in: Callable[[str | None], FlaskClient],
+) -> None:
+    page = signed_in("damha").get("/officer/review").get_data(as_text=True)
+    assert "Thời điểm <small>– giờ Việt Nam (UTC+7)</small>" in page
+    assert "<td>qr</td>" not in page and "<td>web</td>" not in page
+    assert "<td>Mã QR</td>" in page or "<td>Trang web</td>" in page  # the demo has flagged ones
+    assert "Mọi thời điểm trên trang tính theo giờ Việt Nam (UTC+7)." in page
