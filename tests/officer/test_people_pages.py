@@ -306,3 +306,19 @@ def test_pages_name_channels_and_the_time_zone(
     assert "<td>qr</td>" not in page and "<td>web</td>" not in page
     assert "<td>Mã QR</td>" in page or "<td>Trang web</td>" in page  # the demo has flagged ones
     assert "Mọi thời điểm trên trang tính theo giờ Việt Nam (UTC+7)." in page
+
+
+def test_the_pdf_is_english_when_the_interface_is(
+    signed_in: Callable[[str | None], FlaskClient], tmp_path: Path
+) -> None:
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils (pdftotext) is not installed")
+    client = signed_in("damha")
+    client.get("/officer/units/QN-DH?lang=en")  # the language choice is kept in a cookie
+    path = tmp_path / "en.pdf"
+    path.write_bytes(client.get("/officer/reports/units/QN-DH.pdf").get_data())
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Monthly trend (12 months)" in text and "Vietnam time (UTC+7)" in text
+    assert re.search(r"Page 1/\d", text) and "Xu hướng theo tháng" not in text
