@@ -30,7 +30,6 @@ HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
 NUMBER = "0.00"
-SUMMARY_SHEET = "Tổng hợp"
 
 
 @dataclass(frozen=True)
@@ -154,35 +153,38 @@ def build_workbook(
     book = Workbook()
     summary = book.active
     assert summary is not None
-    summary.title = SUMMARY_SHEET
-    summary["A1"] = (
-        f"Chỉ số hài lòng về sự phục vụ hành chính (SIPAS) – {card.unit.name} – "
-        f"kỳ {card.period.display}"
+    summary.title = _("Tổng hợp")
+    summary["A1"] = _(
+        "Chỉ số hài lòng về sự phục vụ hành chính (SIPAS) – %(unit)s – kỳ %(period)s",
+        unit=card.unit.name,
+        period=card.period.display,
     )
     summary["A1"].font = TITLE
-    summary["A2"] = (
-        f"Khảo sát tại quầy theo phiếu {card.questionnaire.key}; khoảng tin cậy 95%; dưới "
-        f"n = {card.min_n} phiếu: chưa đủ mẫu, không xếp hạng. Xếp theo hạng; bấm nút lọc ở "
-        f"dòng tiêu đề để lọc hoặc sắp xếp. Mã và cột: xem trang “Giải thích mã”. "
-        f"Lập lúc {generated_at}."
+    summary["A2"] = _(
+        "Khảo sát tại quầy theo phiếu %(form)s; khoảng tin cậy 95%%; dưới n = %(n)s phiếu: "
+        "chưa đủ mẫu, không xếp hạng. Xếp theo hạng; bấm nút lọc ở dòng tiêu đề để lọc hoặc "
+        "sắp xếp. Mã và cột: xem trang “Giải thích mã”. Lập lúc %(when)s.",
+        form=card.questionnaire.key,
+        n=card.min_n,
+        when=generated_at,
     )
     # The indices below the overall one, from the questionnaire's index tree.
     elements = card.headline_codes[1:]
     headers = [
-        "Mã đơn vị",
-        "Đơn vị",
+        _("Mã đơn vị"),
+        _("Đơn vị"),
         "n",
         "SIPAS",
         "KTC 95% thấp",
         "KTC 95% cao",
         *elements,
-        "Chỉ tiêu SIPAS",
-        "Chênh lệch",
-        "Hạng",
-        "Thay đổi hạng",
-        "Chưa đủ mẫu",
-        "Phiếu nhận",
-        "Phiếu tính",
+        _("Chỉ tiêu SIPAS"),
+        _("Chênh lệch"),
+        _("Hạng"),
+        _("Thay đổi hạng"),
+        _("Chưa đủ mẫu"),
+        _("Phiếu nhận"),
+        _("Phiếu tính"),
     ]
     table = card.table
     counts = card.counts.set_index("unit_code")
@@ -211,7 +213,7 @@ def build_workbook(
             ]
         )
     # Ranked: the unit itself first, then by rank (unranked last), then alphabetically.
-    rank_col = headers.index("Hạng")
+    rank_col = 8 + len(elements)  # the "Hạng" column
     rows.sort(
         key=lambda r: (
             r[0] != card.unit.code,
@@ -225,7 +227,7 @@ def build_workbook(
     if rows:
         chart = BarChart()
         chart.type = "bar"
-        chart.title = f"SIPAS kỳ {card.period.display}"
+        chart.title = _("SIPAS kỳ %(period)s", period=card.period.display)
         chart.y_axis.title = "SIPAS (%)"
         chart.y_axis.scaling.min = 0
         chart.y_axis.scaling.max = 100
@@ -241,15 +243,18 @@ def build_workbook(
     ordered = table.assign(_o=table["unit_code"].map({c: k for k, c in enumerate(unit_order)}))
     ordered = ordered.sort_values(["_o"], kind="stable").drop(columns="_o")
     for title, levels in (
-        ("Yếu tố", ("overall", "aspect", "element")),
-        ("Tiêu chí", ("item", "overall_question", "element_question", "expectation", "perception")),
+        (_("Yếu tố"), ("overall", "aspect", "element")),
+        (
+            _("Tiêu chí"),
+            ("item", "overall_question", "element_question", "expectation", "perception"),
+        ),
     ):
         sheet = book.create_sheet(title)
         part = ordered[ordered["level"].isin(levels)]
         _table(sheet, 1, tidy_headers(), _tidy_rows(part, names), numbers=(7, 8, 9, 11, 12, 15))
         _widths(sheet, [14, 30, 12, 8, 48, 8, 9, 9, 9, 9, 9, 9, 7, 9, 10])
 
-    desks = book.create_sheet("Quầy")
+    desks = book.create_sheet(_("Quầy"))
     # Every desk at or below the unit (a district's report lists its communes' desks too).
     source = desk_table if desk_table is not None else card.desks.assign(unit_code=card.unit.code)
     level_words = vocabulary.level_names()
@@ -297,7 +302,7 @@ def build_workbook(
     )
     _widths(desks, [10, 36, 30, 10, 8, 40, 8, 9, 9, 9, 9])
 
-    trend = book.create_sheet("Xu hướng")
+    trend = book.create_sheet(_("Xu hướng"))
     by_month = (
         card.trend.pivot_table(index="period", columns="code", values="index", aggfunc="first")
         if len(card.trend)
@@ -320,13 +325,13 @@ def build_workbook(
     last = _table(
         trend,
         1,
-        ["Tháng", "n", "SIPAS", "KTC 95% thấp", "KTC 95% cao", *elements, "Chưa đủ mẫu"],
+        [_("Tháng"), "n", "SIPAS", "KTC 95% thấp", "KTC 95% cao", *elements, _("Chưa đủ mẫu")],
         trend_rows,
         numbers=tuple(range(3, 6 + len(elements))),
     )
     if trend_rows:
         line = LineChart()
-        line.title = f"SIPAS và 5 yếu tố theo tháng – {card.unit.name}"
+        line.title = _("SIPAS và 5 yếu tố theo tháng – %(unit)s", unit=card.unit.name)
         line.y_axis.title = "%"
         line.add_data(Reference(trend, min_col=3, min_row=1, max_row=last), titles_from_data=True)
         for col in range(6, 6 + len(elements)):
@@ -337,7 +342,7 @@ def build_workbook(
         line.height, line.width = 9, 20
         trend.add_chart(line, f"A{last + 3}")
 
-    drivers = book.create_sheet("Ưu tiên cải thiện")
+    drivers = book.create_sheet(_("Ưu tiên cải thiện"))
     quadrants = vocabulary.quadrant_names()
     driver_rows = (
         [
@@ -360,21 +365,21 @@ def build_workbook(
         drivers,
         1,
         [
-            "Ưu tiên",
-            "Tiêu chí",
-            "Yếu tố",
-            "Tên",
+            _("Ưu tiên"),
+            _("Tiêu chí"),
+            _("Yếu tố"),
+            _("Tên"),
             "n",
-            "Chỉ số",
+            _("Chỉ số"),
             _("Mức độ quan trọng (tương quan với mức hài lòng chung)"),
-            "Nhóm",
+            _("Nhóm"),
         ],
         driver_rows,
         numbers=(6, 7),
     )
     _widths(drivers, [8, 9, 8, 60, 8, 9, 12, 24])
 
-    notes = book.create_sheet("Ý kiến")
+    notes = book.create_sheet(_("Ý kiến"))
     _table(
         notes,
         1,
@@ -404,7 +409,7 @@ def build_workbook(
         row[0].number_format = "dd/mm/yyyy hh:mm"
     _widths(notes, [17, 30, 30, 80, 10, 9, 50])
 
-    codebook(book.create_sheet("Giải thích mã"), card.questionnaire, card.min_n)
+    codebook(book.create_sheet(_("Giải thích mã")), card.questionnaire, card.min_n)
 
     buffer = io.BytesIO()
     book.save(buffer)

@@ -322,3 +322,12 @@ def test_the_pdf_is_english_when_the_interface_is(
     ).stdout
     assert "Monthly trend (12 months)" in text and "Vietnam time (UTC+7)" in text
     assert re.search(r"Page 1/\d", text) and "Xu hướng theo tháng" not in text
+    book = load_workbook(io.BytesIO(client.get("/officer/reports/units/QN-DH.xlsx").get_data()))
+    assert book.sheetnames[0] == "Summary" and book.sheetnames[-1] == "Codebook"
+    assert [c.value for c in book["Summary"][4]][-3:] == [
+        "Below minimum sample",
+        "Responses received",
+        "Responses scored",
+    ]
+    levels = {r[2] for r in book["Element"].iter_rows(min_row=2, values_only=True)}
+    assert levels == {"SIPAS index", "Element"}
