@@ -48,9 +48,13 @@ class TargetForm(FlaskForm):
     def validate_period(self, field: StringField) -> None:
         if field.data:
             try:
-                periods.parse(field.data)
+                period = periods.parse(field.data)
             except periods.PeriodError as error:
                 raise ValidationError(_("Kỳ là 2026, 2026-Q2 hoặc 2026-05.")) from error
+            if period.kind == "custom":  # a target is set for a year, a quarter or a month
+                raise ValidationError(_("Kỳ là 2026, 2026-Q2 hoặc 2026-05."))
+            # Stored as scores name it, so "05/2026" joins the May 2026 scores.
+            field.data = period.label
 
 
 def _scope_unit_pairs() -> list[tuple[str, str]]:

@@ -331,3 +331,20 @@ def test_the_pdf_is_english_when_the_interface_is(
     ]
     levels = {r[2] for r in book["Element"].iter_rows(min_row=2, values_only=True)}
     assert levels == {"SIPAS index", "Element"}
+
+
+def test_a_target_typed_as_printed_is_stored_as_scores_name_it(
+    demo: Flask, signed_in: Callable[[str | None], FlaskClient]
+) -> None:
+    client = signed_in("damha")
+    data = {"unit": "QN-DH", "code": "SIPAS", "value": "90"}
+    assert client.post("/officer/targets", data={**data, "period": "Q2/2026"}).status_code == 302
+    refused = client.post("/officer/targets", data={**data, "period": "01/05/2026 - 20/05/2026"})
+    assert refused.status_code == 400
+    with demo.app_context():
+        from sqlalchemy import select
+
+        from survey_app.models import Target
+
+        stored = get_session().scalars(select(Target.period)).all()
+    assert "2026-Q2" in stored and "Q2/2026" not in stored
