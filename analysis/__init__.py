@@ -12,6 +12,7 @@ from .drivers import QUADRANTS, DriversResult, drivers, spearman_from_table
 from .errors import AnalysisError, DataError
 from .intervals import kish_effective_n, normal_interval, wilson_from_share, wilson_interval
 from .plan import LEVELS
+from .pooling import PooledResult, PoolingSettings, pool_forms
 from .ranking import ExpectationRanking, RankResult, expectation_ranking, rank_units
 from .report import tidy_scores
 from .responses import SYSTEM_COLUMNS, read_responses
@@ -46,6 +47,8 @@ __all__ = [
     "ExpectationRanking",
     "ParPoints",
     "PeriodRange",
+    "PooledResult",
+    "PoolingSettings",
     "RankResult",
     "SamplePlan",
     "ScoreResult",
@@ -64,6 +67,7 @@ __all__ = [
     "margin_sample_size",
     "normal_interval",
     "par_index_points",
+    "pool_forms",
     "rank_units",
     "read_responses",
     "required_sample_size",

@@ -37,6 +37,9 @@ DEFAULTS: dict[str, object] = {
     # link to a new form for someone else), so going back and sending again counts once.
     "SURVEY_REPEAT_WINDOW": 30 * 60,
     "DEFAULT_QUESTIONNAIRE": "sipas-service",
+    # The dashboard's headline pools every desk form (analysis/README.md "All-channel SIPAS"):
+    # each form weighs by its respondents ("respondents") or the forms equally ("equal").
+    "POOLING": "respondents",
     # Kiosk tablets (README "Kiosk tablets"). Seconds without a touch before a half-answered
     # survey is discarded, and how long the thank-you screen stays.
     "KIOSK_IDLE_SECONDS": 60,

@@ -88,7 +88,24 @@ def wants_json() -> bool:
     return best == "application/json" and not request.accept_mimetypes.accept_html
 
 
+def way_back() -> list[tuple[str, str]]:
+    """Links out of an error page: the page the person came from (on this site), and the
+    start page of the part of the site they were in."""
+    from flask_babel import gettext as _
+
+    links: list[tuple[str, str]] = []
+    referrer = request.referrer or ""
+    if referrer.startswith(request.host_url) and referrer != request.url:
+        links.append((referrer, _("Quay lại trang trước")))
+    if request.path.startswith(("/officer", "/reports")):
+        links.append(("/officer/", _("Về trang chỉ số")))
+    else:
+        links.append(("/", _("Về trang chủ")))
+    return links
+
+
 def error_page(status: int, title: str, message: str, **context: object) -> Response:
+    context.setdefault("back_links", way_back())
     response = Response(
         render_template("error.html", status=status, title=title, message=message, **context),
         status=status,

@@ -96,7 +96,7 @@ def _period() -> periods.Period:
     if not raw:
         return periods.current_year(current_app.config["TIME_ZONE"])
     try:
-        return periods.parse(raw)
+        return periods.parse_label(raw)
     except periods.PeriodError as error:
         api_error(400, "bad_parameter", str(error))
 

@@ -16,6 +16,7 @@ from ..errors import friendly_abort
 from ..models import Desk, Unit
 from ..services import accounts, field_register, periods, unit_history
 from ..services.accounts import Scope, UnitTree
+from ..services.dashboard import ALL_FORMS
 from ..services.periods import Period
 from .auth import current_officer
 
@@ -80,9 +81,9 @@ def period_from_args() -> Period:
             400,
             _("Kỳ báo cáo không hợp lệ"),
             _(
-                "Kỳ báo cáo là một năm (2026), một quý (2026-Q2) hoặc một tháng (2026-05); "
-                "đã nhận “%(period)s”.",
-                period=label[:20],
+                "Kỳ báo cáo là một năm (2026), một quý (Q2/2026), một tháng (05/2026) hoặc "
+                "một khoảng ngày (01/05/2026 - 20/05/2026); đã nhận “%(period)s”.",
+                period=label[:40],
             ),
         )
 
@@ -104,7 +105,11 @@ def view_from_args() -> str:
 
 
 def questionnaire_from_args() -> Questionnaire:
-    chosen = request.args.get("q", "").strip() or current_app.config["DEFAULT_QUESTIONNAIRE"]
+    chosen = request.args.get("q", "").strip()
+    if chosen in ("", ALL_FORMS):
+        # "all" (every form, pooled) is the dashboard's headline; the rest of the page and the
+        # reports score the default form.
+        chosen = current_app.config["DEFAULT_QUESTIONNAIRE"]
     if chosen not in questionnaires.available():
         friendly_abort(
             400,

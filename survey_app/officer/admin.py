@@ -52,9 +52,13 @@ class TargetForm(FlaskForm):
     def validate_period(self, field: StringField) -> None:
         if field.data:
             try:
-                periods.parse(field.data)
+                period = periods.parse(field.data)
             except periods.PeriodError as error:
                 raise ValidationError(_("Kỳ là 2026, 2026-Q2 hoặc 2026-05.")) from error
+            if period.kind == "custom":  # a target is set for a year, a quarter or a month
+                raise ValidationError(_("Kỳ là 2026, 2026-Q2 hoặc 2026-05."))
+            # Stored as scores name it, so "05/2026" joins the May 2026 scores.
+            field.data = period.label
 
 
 def _scope_unit_pairs() -> list[tuple[str, str]]:
@@ -280,7 +284,13 @@ class TokenForm(FlaskForm):
         _l("Tên (hệ thống nào dùng khóa)"),
         validators=[DataRequired(_l("Vui lòng nhập tên.")), Length(max=200)],
     )
-    unit = SelectField(_l("Phạm vi đơn vị"), choices=[], validators=[Optional()])
+    # No default: a key that reads every unit is a choice made on purpose ("*"), never the
+    # value of an untouched select.
+    unit = SelectField(
+        _l("Phạm vi đơn vị"),
+        choices=[],
+        validators=[DataRequired(_l("Vui lòng chọn phạm vi đơn vị của khóa."))],
+    )
     # The one-stop system's writes (invitations, dossier events); a token always reads.
     scopes = SelectMultipleField(
         _l("Quyền ghi (hệ thống một cửa)"),
@@ -290,9 +300,15 @@ class TokenForm(FlaskForm):
     )
 
 
+#: The select value of "every unit" (an empty value means nothing was chosen).
+EVERY_UNIT = "*"
+
+
 def _token_form() -> TokenForm:
     form = TokenForm()
-    form.unit.choices = options([("", _("Mọi đơn vị")), *_scope_unit_pairs()])
+    form.unit.choices = options(
+        [("", _("— Chọn đơn vị —")), *_scope_unit_pairs(), (EVERY_UNIT, _("Mọi đơn vị"))]
+    )
     form.scopes.choices = options(
         [
             ("invitations:write", _("Tạo lời mời khảo sát cho hồ sơ")),
@@ -322,7 +338,7 @@ def issue_api_token() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _tokens_page(form, status=400)
     db = get_session()
-    unit = unit_or_abort(form.unit.data) if form.unit.data else None
+    unit = unit_or_abort(form.unit.data) if form.unit.data != EVERY_UNIT else None
     row, secret = accounts.issue_token(
         db,
         name=form.name.data,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from flask import current_app, redirect, render_template, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -18,8 +18,17 @@ import questionnaires
 
 from ..db import get_session
 from ..errors import friendly_abort
-from ..services import charts, feedback, field_register, scorecards, unit_history
+from ..services import (
+    charts,
+    dashboard,
+    feedback,
+    field_register,
+    periods,
+    scorecards,
+    unit_history,
+)
 from ..services.index_codes import headline_codes
+from ..services.periods import Period
 from ..services.scorecards import DeskCard, Scorecard, ScorecardSettings
 from . import bp
 from .access import (
@@ -77,85 +86,57 @@ def scorecard_for(code: str) -> Scorecard:
         )
 
 
-def headline_rows(card: Scorecard, names: dict[str, str]) -> list[dict[str, Any]]:
-    rows = card.headline().reset_index()
-    earlier = card.previous_table
-    before = earlier[earlier["unit_code"] == card.unit.code].set_index("code")["index"]
-    out = []
-    for row in records(rows):
-        row["label"] = names.get(row["code"], row["label_vi"])
-        previous = _value(before.get(row["code"]))
-        row["previous"] = previous
-        row["change"] = (
-            None if previous is None or row["index"] is None else row["index"] - previous
+def headline_for(card: Scorecard, names: dict[str, str]) -> dashboard.Headline:
+    """The headline: every desk form pooled (the default, ``q=all``) or the form asked."""
+    asked = request.args.get("q", "").strip() or dashboard.ALL_FORMS
+    forms = dashboard.POOLED_FORMS if asked == dashboard.ALL_FORMS else (card.questionnaire.id,)
+    result = dashboard.headline(
+        get_session(),
+        tree(),
+        card.unit,
+        card.period,
+        forms=forms,
+        weighting=str(current_app.config["POOLING"]),
+        min_n=card.min_n,
+        zone=str(current_app.config["TIME_ZONE"]),
+        targets=dashboard.unit_targets(card),
+    )
+    for row in result.rows:
+        row["label"] = (
+            _("Hài lòng chung (câu HL)")
+            if row["code"] == "HL"
+            else names.get(row["code"], row["label_vi"])
         )
-        out.append(row)
-    return out
+    return result
 
 
 def children_rows(card: Scorecard) -> list[dict[str, Any]]:
-    # Today's view lists today's units; "as it was" those that existed in the period.
-    kids = [
-        u
-        for u in tree().children.get(card.unit.id, [])
-        if (
-            u.valid_to is None
-            if card.view == "today"
-            else u.exists_during(card.period.start, card.period.end)
-        )
-    ]
-    table = card.table[card.table["code"] == "SIPAS"].set_index("unit_code")
-    out = []
-    for unit in kids:
-        row: dict[str, Any] = dict.fromkeys(
-            ("index", "ci_low", "ci_high", "rank", "rank_change", "target", "gap"), None
-        )
-        row.update(n=0, min_n_flag=True)
-        if unit.code in table.index:
-            row.update({str(k): _value(v) for k, v in table.loc[unit.code].items()})
-        row["unit"] = unit
-        out.append(row)
-    return sorted(out, key=lambda r: (r.get("rank") is None, r.get("rank") or 0, r["unit"].name))
+    return dashboard.children_rows(card, tree())
 
 
-def trend_rows(card_trend: pd.DataFrame, months: list[str]) -> list[dict[str, Any]]:
-    sipas = card_trend[card_trend["code"] == "SIPAS"].set_index("period")
-    out = []
-    for label in months:
-        row: dict[str, Any] = (
-            {str(k): _value(v) for k, v in sipas.loc[label].items()} if label in sipas.index else {}
-        )
-        row["period"] = label
-        out.append(row)
-    return out
+trend_rows = dashboard.trend_rows
+driver_rows = dashboard.driver_rows
+sipas_target = dashboard.sipas_target
 
 
-def bar_label(row: dict[str, Any]) -> str:
-    """SIPAS alone; an element as "TC · Tiếp cận dịch vụ"."""
-    return "SIPAS" if row["code"] == "SIPAS" else f"{row['code']} · {row['label']}"
-
-
-def short_month(label: str) -> str:
-    """2026-05 → 05/26 (chart axes have little room)."""
-    year, _sep, month = label.partition("-")
-    return f"{month}/{year[2:]}" if month else label
+bar_label = dashboard.bar_label
+short_month = dashboard.short_month
 
 
 def month_labels(card: Scorecard | DeskCard) -> list[str]:
     return card.months
 
 
-def sipas_target(card: Scorecard) -> float | None:
-    rows = card.unit_rows()
-    found = rows.loc[rows["code"] == "SIPAS", "target"] if "target" in rows else pd.Series()
-    return None if found.empty or is_missing(found.iloc[0]) else float(found.iloc[0])
-
-
-def driver_rows(card_drivers: pd.DataFrame, names: dict[str, str]) -> list[dict[str, Any]]:
-    rows = records(card_drivers)
-    for row in rows:
-        row["label"] = names.get(row["item"], row["label_vi"])
-    return rows
+def chart_texts() -> dashboard.ChartTexts:
+    """The dashboard charts' titles in the page's language."""
+    return dashboard.ChartTexts(
+        elements=_("Chỉ số SIPAS và 5 yếu tố, khoảng tin cậy 95%"),
+        trend=_("Chỉ số SIPAS theo tháng"),
+        ranking=_("Chỉ số SIPAS của các đơn vị trực thuộc"),
+        drivers=_("Tầm quan trọng và mức độ hài lòng của từng tiêu chí"),
+        drivers_x=_("Mức độ hài lòng với tiêu chí (%)"),
+        drivers_y=_("Mức độ quan trọng"),
+    )
 
 
 def charts_for(
@@ -167,71 +148,8 @@ def charts_for(
     drivers: list[dict[str, Any]],
     font: str = charts.WEB_FONT,
 ) -> dict[str, str]:
-    """The dashboard's charts (also drawn in the PDF report, with its font)."""
-    out = {
-        "elements": charts.index_bars(
-            [
-                charts.Bar(
-                    bar_label(r),
-                    r["index"],
-                    r["ci_low"],
-                    r["ci_high"],
-                    bool(r["min_n_flag"]),
-                    r.get("target"),
-                )
-                for r in headline
-            ],
-            _("Chỉ số SIPAS và 5 yếu tố, khoảng tin cậy 95%"),
-            font=font,
-        ),
-        "trend": charts.trend_line(
-            [
-                charts.Point(
-                    short_month(r["period"]),
-                    r.get("index"),
-                    r.get("ci_low"),
-                    r.get("ci_high"),
-                    bool(r.get("min_n_flag")),
-                )
-                for r in trend
-            ],
-            _("Chỉ số SIPAS theo tháng"),
-            target=sipas_target(card),
-            font=font,
-        ),
-    }
-    if children:
-        out["ranking"] = charts.index_bars(
-            [
-                charts.Bar(
-                    r["unit"].name,
-                    r.get("index"),
-                    r.get("ci_low"),
-                    r.get("ci_high"),
-                    bool(r.get("min_n_flag")),
-                    r.get("target"),
-                )
-                for r in children
-            ],
-            _("Chỉ số SIPAS của các đơn vị trực thuộc"),
-            font=font,
-            label_width=230,
-        )
-    plotted = [d for d in drivers if d.get("quadrant") not in (None, "None")]
-    if plotted:
-        out["drivers"] = charts.importance_performance(
-            [
-                charts.Driver(d["item"], d["performance"], d["importance"], d["quadrant"])
-                for d in plotted
-            ],
-            _("Tầm quan trọng và mức độ hài lòng của từng tiêu chí"),
-            performance_split=sum(d["performance"] for d in plotted) / len(plotted),
-            importance_split=sum(d["importance"] for d in plotted) / len(plotted),
-            x_label=_("chỉ số tiêu chí (%)"),
-            y_label=_("tầm quan trọng (tương quan với câu HL)"),
-            font=font,
-        )
-    return out
+    """The dashboard's charts (services/dashboard.py draws them; also in the PDF report)."""
+    return dashboard.charts_for(card, headline, children, trend, drivers, chart_texts(), font)
 
 
 def _successors(card: Scorecard) -> list[Any]:
@@ -244,28 +162,28 @@ def _successors(card: Scorecard) -> list[Any]:
 
 def dashboard_context(card: Scorecard) -> dict[str, Any]:
     names = labels(card.questionnaire)
-    headline = headline_rows(card, names)
+    head = headline_for(card, names)
+    headline = [r for r in head.rows if r["code"] != "HL"] or [
+        {
+            "code": c,
+            "label": names.get(c, c),
+            "index": None,
+            "ci_low": None,
+            "ci_high": None,
+            "min_n_flag": True,
+            "n": 0,
+            "target": None,
+        }
+        for c in card.headline_codes
+    ]
     children = children_rows(card)
     trend = trend_rows(card.trend, month_labels(card))
     drivers = driver_rows(card.drivers, names)
-    unit_rows = card.unit_rows()
-    items = records(unit_rows[unit_rows["level"].isin(["element", "item", "overall_question"])])
-    for row in items:
-        row["label"] = names.get(row["code"], row["label_vi"])
     kept = {r["code"]: r for r in records(card.kept_all)}
     counts = card.counts[card.counts["unit_code"] == card.unit.code]
     stored = unit_history.unit_ids_for(tree(), card.unit.id, card.view)
     desk_names = {d.code: d for d in field_register.desks_of(get_session(), set(stored))}
-    desks = card.desks
-    desk_rows = records(desks[desks["code"] == "SIPAS"]) if len(desks) else []
-    targets = (
-        [r for r in records(card.table[card.table["target"].notna()])]
-        if "target" in card.table
-        else []
-    )
-    for row in targets:
-        row["unit"] = tree().by_code.get(row["unit_code"])
-        row["label"] = names.get(row["code"], row["label_vi"])
+    targets = dashboard.target_rows(card, tree(), names)
     unhandled, undecided = feedback.open_counts(get_session(), tree().subtree_ids(card.unit.id))
     return {
         "card": card,
@@ -273,14 +191,16 @@ def dashboard_context(card: Scorecard) -> dict[str, Any]:
         "lineage": tree().ancestors(card.unit),
         "successors": _successors(card),
         "names": names,
+        "head": head,
         "headline": headline,
+        "all_forms": request.args.get("q", "").strip() in ("", dashboard.ALL_FORMS),
         "children": children,
         "trend": trend,
         "drivers": drivers,
-        "items": items,
+        "items": dashboard.item_rows(card, names),
         "kept": kept,
         "counts": records(counts)[0] if len(counts) else {},
-        "desk_rows": desk_rows,
+        "desk_rows": dashboard.desk_rows(card),
         "desk_names": desk_names,
         "targets": targets,
         "drops": card.drops,
@@ -289,7 +209,19 @@ def dashboard_context(card: Scorecard) -> dict[str, Any]:
         "charts": charts_for(card, names, headline, children, trend, drivers),
         "questionnaires": sorted(questionnaires.available()),
         "scope": current_scope(),
+        "recent_periods": recent_periods(card.period),
     }
+
+
+def recent_periods(period: Period) -> list[Period]:
+    """The picker's choices: this year and last, their quarters and the last 12 months."""
+    zone = current_app.config["TIME_ZONE"]
+    this = periods.current_year(zone)
+    today = dashboard.zone_today(zone)
+    months = periods.last_months(today, 12)[::-1]
+    quarters = [periods.quarter(this.start.year, q) for q in range(4, 0, -1)]
+    out = [this, this.previous(), *[q for q in quarters if q.start <= today], *months]
+    return out if period in out else [period, *out]
 
 
 @bp.get("/units/<code>")

@@ -74,9 +74,19 @@ def labels(questionnaire: Questionnaire) -> dict[str, str]:
 
 @bp.context_processor
 def _names() -> dict[str, Any]:
+    from flask import current_app
     from flask_babel import gettext as _
 
+    from ..services import display, vocabulary
+
     return {
+        "zone_name": display.zone_label(current_app.config["TIME_ZONE"], current_language()),
+        "form_names": vocabulary.form_names(),
+        "channel_names": vocabulary.channel_names(),
+        "level_names": vocabulary.level_names(),
+        "flag_names": vocabulary.flag_names(),
+        "event_name": vocabulary.event_name,
+        "describe_detail": vocabulary.describe_detail,
         "role_names": {
             "admin": _("Quản trị viên"),
             "officer": _("Cán bộ đơn vị"),

@@ -13,17 +13,17 @@ import io
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, func, null, select
 from sqlalchemy.orm import Session
 
 import questionnaires
-from analysis import SYSTEM_COLUMNS
 from questionnaires import Questionnaire
 
 from ..models.tables import RESPONSES, VERSIONS
+from ..services.response_csv import CsvStyle, header_row, label_row, submitted_text
 from ..services.wide_export import (
     exported_flags,
     exported_flags_sql,
@@ -64,10 +64,6 @@ def questionnaires_in(session: Session, where: list[Any]) -> list[str]:
     return [qid for qid in found if qid in questionnaires.available()]
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def stream_responses(
     session: Session,
     *,
@@ -76,14 +72,17 @@ def stream_responses(
     end: datetime | None,
     questionnaire_id: str | None = None,
     batch: int = BATCH,
+    style: CsvStyle | None = None,
 ) -> Iterator[bytes]:
     """The CSV in chunks of ``batch`` responses (the header first, with the BOM).
 
     Keyset paging on the response id: each batch is two indexed queries (its ids, then its
     rows with answers pivoted in SQL), so the cost per batch does not grow with the offset.
     On PostgreSQL the server writes each batch's CSV itself (``COPY (SELECT …) TO STDOUT``),
-    which is several times faster than formatting rows in Python.
+    which is several times faster than formatting rows in Python. ``style`` chooses codes
+    or words and the time zone of the times (services/response_csv.py).
     """
+    style = style or CsvStyle()
     where = responses_where(unit_ids=unit_ids, start=start, end=end)
     ids = [questionnaire_id] if questionnaire_id else questionnaires_in(session, where)
     if questionnaire_id:
@@ -92,7 +91,7 @@ def stream_responses(
     codes = items + profile
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")  # as PostgreSQL's COPY writes
-    writer.writerow([*SYSTEM_COLUMNS, *codes, "comment"])
+    writer.writerow(header_row(codes, ids, style))
     yield (BOM + buffer.getvalue()).encode("utf-8")
     id_query = (
         select(RESPONSES.c.id)
@@ -114,8 +113,8 @@ def stream_responses(
             id_range=(first, last),
         )
 
-    if session.get_bind().dialect.name == "postgresql":
-        yield from _copy_batches(session, id_query, batch, batch_query, codes)
+    if session.get_bind().dialect.name == "postgresql" and not style.labels:
+        yield from _copy_batches(session, id_query, batch, batch_query, codes, style.zone)
         return
     last = 0
     while True:
@@ -123,7 +122,7 @@ def stream_responses(
         if not batch_ids:
             break
         first, last = batch_ids[0], batch_ids[-1]
-        yield _python_csv(session, batch_query(first, last), codes, buffer, writer)
+        yield _python_csv(session, batch_query(first, last), codes, buffer, writer, style, ids)
         session.expunge_all()
 
 
@@ -133,6 +132,7 @@ def _copy_batches(
     batch: int,
     batch_query: Callable[[int, int], Any],
     codes: list[str],
+    zone: str = "Asia/Ho_Chi_Minh",
 ) -> Iterator[bytes]:
     """PostgreSQL: each batch written as CSV by the server, two batches at a time.
 
@@ -158,8 +158,11 @@ def _copy_batches(
         raw = engine.raw_connection()
         try:
             # COPY takes no server-side parameters; psycopg merges them on the client.
-            with raw.cursor() as cursor, cursor.copy(*statement) as copy:  # type: ignore[attr-defined]
-                data = b"".join(bytes(block) for block in copy)
+            with raw.cursor() as cursor:  # type: ignore[attr-defined]
+                # Times are written in the local zone with their offset (to_char's TZH:TZM).
+                cursor.execute("SELECT set_config('TimeZone', %s, false)", [zone])
+                with cursor.copy(*statement) as copy:  # type: ignore[attr-defined]
+                    data = b"".join(bytes(block) for block in copy)
             raw.commit()
             return data
         finally:
@@ -177,28 +180,40 @@ def _copy_batches(
 
 
 def _python_csv(
-    session: Session, query: Any, codes: list[str], buffer: io.StringIO, writer: Any
+    session: Session,
+    query: Any,
+    codes: list[str],
+    buffer: io.StringIO,
+    writer: Any,
+    style: CsvStyle | None = None,
+    ids: Sequence[str] = (),
 ) -> bytes:
+    style = style or CsvStyle()
     buffer.seek(0)
     buffer.truncate()
     for row in session.execute(query):
         mapping = row._mapping
         writer.writerow(
-            [
-                row.response_id,
-                _iso(row.submitted_at),
-                _text(row.unit_code),
-                _text(row.desk_code),
-                _text(row.service_code),
-                _text(row.channel),
-                _text(row.questionnaire),
-                row.questionnaire_version,
-                1 if exported_valid(row.stored_valid, row.decision) else 0,
-                _text(exported_flags(row.flags, row.decision)),
-                "",
-                *[_text(mapping[c]) for c in codes],
-                _text(row.comment),
-            ]
+            label_row(
+                [
+                    row.response_id,
+                    submitted_text(row.submitted_at, style),
+                    _text(row.unit_code),
+                    _text(row.desk_code),
+                    _text(row.service_code),
+                    _text(row.channel),
+                    _text(row.questionnaire),
+                    row.questionnaire_version,
+                    1 if exported_valid(row.stored_valid, row.decision) else 0,
+                    _text(exported_flags(row.flags, row.decision)),
+                    "",
+                    *[_text(mapping[c]) for c in codes],
+                    _text(row.comment),
+                ],
+                codes,
+                ids,
+                style,
+            )
         )
     return buffer.getvalue().encode("utf-8")
 
@@ -219,7 +234,7 @@ def _copy_statement(query: Any, codes: list[str]) -> Any:
     wide = query.subquery("batch")
     return select(
         wide.c.response_id,
-        func.to_char(func.timezone("UTC", wide.c.submitted_at), 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        func.to_char(wide.c.submitted_at, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'),
         _text_sql(wide.c.unit_code),
         _text_sql(wide.c.desk_code),
         _text_sql(wide.c.service_code),

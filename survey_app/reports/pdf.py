@@ -14,10 +14,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
+from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from ..services import charts
+from ..i18n import current_language
+from ..services import charts, display
 from ..services.scorecards import Scorecard
 from . import fonts
 
@@ -27,15 +29,12 @@ GREY = (61, 67, 75)
 
 
 def fmt(value: Any, digits: int = 1) -> str:
-    """Vietnamese number format: decimal comma; a dash for nothing."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{float(value):.{digits}f}".replace(".", ",")
+    """vi-VN numbers as on the dashboard: "2.732", "84,6", "−5,0"; a dash for nothing."""
+    return display.number(value, digits, current_language())
 
 
 def signed(value: Any) -> str:
-    text = fmt(value)
-    return text if text == "–" or text.startswith("-") else f"+{text}"
+    return display.signed(value, 1, current_language())
 
 
 class _Summary(FPDF):
@@ -52,7 +51,8 @@ class _Summary(FPDF):
         self.set_y(-12)
         self.set_font(FONT, "", 8)
         self.set_text_color(*GREY)
-        self.cell(0, 5, f"{self.footer_text} · trang {self.page_no()}", align="C")
+        # "{nb}" is fpdf2's alias of the page total, filled in when the file is written.
+        self.cell(0, 5, f"{self.footer_text} · {_('Trang')} {self.page_no()}/{{nb}}", align="C")
 
 
 def _svg(pdf: FPDF, svg: str, width: float = 180) -> None:
@@ -94,7 +94,7 @@ def _headline_table(pdf: FPDF, rows: pd.DataFrame, codes: tuple[str, ...], min_n
         headings_style=FontFace(emphasis="BOLD", fill_color=(220, 230, 241)),
         line_height=5.5,
     ) as table:
-        table.row(["Chỉ số", "n", "Giá trị", "KTC 95%", "Chỉ tiêu", "Chênh lệch"])
+        table.row([_("Chỉ số"), "n", _("Giá trị"), _("KTC 95%"), _("Chỉ tiêu"), _("Chênh lệch")])
         for code in codes:
             if code not in rows.index:
                 continue
@@ -113,7 +113,9 @@ def _headline_table(pdf: FPDF, rows: pd.DataFrame, codes: tuple[str, ...], min_n
     pdf.set_font(FONT, "", 8)
     pdf.set_text_color(*GREY)
     pdf.set_x(pdf.l_margin)
-    pdf.multi_cell(0, 4, f"* chưa đủ mẫu tối thiểu (n < {min_n}): chỉ tham khảo, không xếp hạng.")
+    pdf.multi_cell(
+        0, 4, _("* chưa đủ mẫu tối thiểu (n < %(n)s): chỉ tham khảo, không xếp hạng.", n=min_n)
+    )
     pdf.set_text_color(0, 0, 0)
     pdf.ln(2)
 
@@ -156,12 +158,19 @@ def build_summary(
 ) -> bytes:
     """The PDF (see the module docstring); ``children`` are the unit codes given a page."""
     unit = card.unit
-    pdf = _Summary(f"SIPAS · {unit.name} · kỳ {card.period.label} · lập {generated_at}")
+    pdf = _Summary(
+        _(
+            "SIPAS · %(unit)s · kỳ %(period)s · lập %(when)s",
+            unit=unit.name,
+            period=card.period.display,
+            when=generated_at,
+        )
+    )
     counts = card.counts.set_index("unit_code")
 
     def intro(code: str, name: str) -> None:
         pdf.add_page()
-        _heading(pdf, f"Chỉ số hài lòng về sự phục vụ hành chính – {name}", 14)
+        _heading(pdf, _("Chỉ số hài lòng về sự phục vụ hành chính – %(unit)s", unit=name), 14)
         pdf.set_font(FONT, "", 9)
         pdf.set_text_color(*GREY)
         received = counts.loc[code, "received"] if code in counts.index else 0
@@ -169,10 +178,17 @@ def build_summary(
         pdf.multi_cell(
             0,
             4.5,
-            f"Kỳ {card.period.label} ({card.period.start:%d/%m/%Y}–{card.period.end:%d/%m/%Y}). "
-            f"Khảo sát người dân tại quầy theo phiếu {card.questionnaire.key}: {fmt(received, 0)} "
-            f"phiếu nhận, {fmt(scored, 0)} phiếu tính. Đây là khảo sát tại quầy, không phải chỉ "
-            "số SIPAS chính thức do Bộ Nội vụ điều tra hộ gia đình.",
+            _(
+                "Kỳ %(period)s (%(start)s–%(end)s). Khảo sát người dân tại quầy theo phiếu "
+                "%(form)s: %(received)s phiếu nhận, %(scored)s phiếu tính. Đây là khảo sát tại "
+                "quầy, không phải chỉ số SIPAS chính thức do Bộ Nội vụ điều tra hộ gia đình.",
+                period=card.period.display,
+                start=card.period.start.strftime("%d/%m/%Y"),
+                end=card.period.end.strftime("%d/%m/%Y"),
+                form=card.questionnaire.key,
+                received=fmt(received, 0),
+                scored=fmt(scored, 0),
+            ),
         )
         pdf.set_text_color(0, 0, 0)
         pdf.ln(2)
@@ -181,10 +197,10 @@ def build_summary(
     intro(unit.code, unit.name)
     rows = _rows(card, unit.code)
     _headline_table(pdf, rows, card.headline_codes, card.min_n)
-    _svg(pdf, _bars(rows, card.headline_codes, "SIPAS và 5 yếu tố"), 175)
+    _svg(pdf, _bars(rows, card.headline_codes, _("SIPAS và 5 yếu tố")), 175)
     sipas = card.trend[card.trend["code"] == "SIPAS"]
     if len(sipas):
-        _heading(pdf, "Xu hướng theo tháng (12 tháng)")
+        _heading(pdf, _("Xu hướng theo tháng (12 tháng)"))
         points = [
             charts.Point(f"{p[5:]}/{p[2:4]}", _float(i), _float(lo), _float(hi), bool(f))
             for p, i, lo, hi, f in zip(
@@ -199,26 +215,32 @@ def build_summary(
         target = _float(rows.loc["SIPAS"].get("target")) if "SIPAS" in rows.index else None
         _svg(
             pdf,
-            charts.trend_line(points, "SIPAS theo tháng", target=target, font=FONT, height=190),
+            charts.trend_line(points, _("SIPAS theo tháng"), target=target, font=FONT, height=190),
             175,
         )
     if len(card.drivers):
-        _heading(pdf, "Ưu tiên cải thiện (quan trọng nhưng chỉ số thấp)")
+        _heading(pdf, _("Ưu tiên cải thiện (quan trọng nhưng chỉ số thấp)"))
         first = card.drivers[card.drivers["quadrant"] == "fix_first"].head(5)
         pdf.set_font(FONT, "", 9)
         if first.empty:
-            pdf.multi_cell(0, 5, "Không có tiêu chí nào trong nhóm ưu tiên cải thiện.")
+            pdf.multi_cell(0, 5, _("Không có tiêu chí nào trong nhóm ưu tiên cải thiện."))
         for row in first.itertuples(index=False):
             pdf.set_x(pdf.l_margin)
             pdf.multi_cell(
                 0,
                 5,
-                f"{row.priority}. {row.item} · {row.label_vi}: chỉ số "
-                f"{fmt(row.performance)}, tầm quan trọng {fmt(row.importance, 2)}",
+                f"{row.priority}. {row.item} · {row.label_vi}: "
+                + _(
+                    "chỉ số %(index)s, mức độ quan trọng %(importance)s",
+                    index=fmt(row.performance),
+                    importance=fmt(row.importance, 2),
+                ),
             )
     if children:
         pdf.add_page()
-        _heading(pdf, f"Xếp hạng các đơn vị trực thuộc – kỳ {card.period.label}", 13)
+        _heading(
+            pdf, _("Xếp hạng các đơn vị trực thuộc – kỳ %(period)s", period=card.period.display), 13
+        )
         # (unit code, its SIPAS row): rows read by label, typed loosely as pandas reads them.
         ranked: list[tuple[str, Any]] = []
         for code in children:
@@ -233,7 +255,9 @@ def build_summary(
             headings_style=FontFace(emphasis="BOLD", fill_color=(220, 230, 241)),
             line_height=5.5,
         ) as table:
-            table.row(["Hạng", "Đơn vị", "n", "SIPAS", "KTC 95%", "Đổi hạng", "Chênh lệch"])
+            table.row(
+                [_("Hạng"), _("Đơn vị"), "n", "SIPAS", _("KTC 95%"), _("Đổi hạng"), _("Chênh lệch")]
+            )
             for code, r in ranked:
                 change = r.get("rank_change")
                 moved = (
@@ -270,7 +294,7 @@ def build_summary(
             )
             for code, r in ranked
         ]
-        _svg(pdf, charts.index_bars(bars, "SIPAS các đơn vị", font=FONT, label_width=230), 175)
+        _svg(pdf, charts.index_bars(bars, _("SIPAS các đơn vị"), font=FONT, label_width=230), 175)
 
     # One page per unit below.
     for code in children:
@@ -284,16 +308,20 @@ def build_summary(
             pdf.multi_cell(
                 0,
                 5,
-                f"Xếp hạng SIPAS: {int(top['rank'])}"
+                _("Xếp hạng SIPAS: %(rank)s", rank=int(top["rank"]))
                 + (
                     ""
                     if pd.isna(top.get("rank_change"))
-                    else f" (thay đổi so với kỳ trước: {int(top['rank_change']):+d})"
+                    else " "
+                    + _(
+                        "(thay đổi so với kỳ trước: %(change)s)",
+                        change=display.signed(top["rank_change"], 0),
+                    )
                 ),
             )
             pdf.ln(1)
         _headline_table(pdf, rows, card.headline_codes, card.min_n)
-        _svg(pdf, _bars(rows, card.headline_codes, "SIPAS và 5 yếu tố"), 175)
+        _svg(pdf, _bars(rows, card.headline_codes, _("SIPAS và 5 yếu tố")), 175)
     for section in sections:  # pages other modules add (e.g. reports/decision766.py)
         section(pdf)
     return bytes(pdf.output())

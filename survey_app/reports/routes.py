@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from ..citizen.routes import public_survey_url
 from ..db import get_session
 from ..errors import friendly_abort
+from ..i18n import current_language
 from ..models import Desk, Unit
 from ..officer.access import (
     desk_or_abort,
@@ -26,7 +27,15 @@ from ..officer.access import (
 from ..officer.auth import current_officer, guard
 from ..officer.dashboard import scorecard_for
 from ..officer.decision766 import decision766_board
-from ..services import accounts, feedback, field_register, unit_history
+from ..services import (
+    accounts,
+    desk_scores,
+    display,
+    feedback,
+    field_register,
+    response_csv,
+    unit_history,
+)
 from . import bp, posters, xlsx
 from . import csv as csv_report
 from . import decision766 as decision766_report
@@ -39,7 +48,10 @@ MAX_COMMENTS = 5000
 
 
 def _now_text() -> str:
-    return datetime.now(ZoneInfo(current_app.config["TIME_ZONE"])).strftime("%d/%m/%Y %H:%M")
+    """Now in local time with the zone named: "02/12/2026 17:45 (giờ Việt Nam (UTC+7))"."""
+    zone = current_app.config["TIME_ZONE"]
+    now = datetime.now(ZoneInfo(zone)).strftime("%d/%m/%Y %H:%M")
+    return f"{now}, {display.zone_label(zone, current_language())}"
 
 
 def _log(action: str, target: str, **detail: Any) -> None:
@@ -91,6 +103,16 @@ def xlsx_report(code: str) -> ResponseReturnValue:
         desk_names={d.code: d.name for d in desks.values()},
         comments=comments,
         generated_at=_now_text(),
+        desk_table=desk_scores.desk_scores(
+            db,
+            tree(),
+            card.unit,
+            card.period,
+            card.questionnaire,
+            min_n=card.min_n,
+            zone=current_app.config["TIME_ZONE"],
+        ),
+        zone_text=display.zone_label(current_app.config["TIME_ZONE"], current_language()),
     )
     data = decision766_report.add_sheet(data, decision766_board(card.unit, card.period))
     name = f"sipas-{card.unit.code}-{card.period.label}.xlsx"
@@ -136,13 +158,17 @@ def responses_csv(code: str) -> ResponseReturnValue:
         label = period.label
     # Responses keep the unit they were given at; today's view adds the merged units' rows.
     ids = set(unit_history.unit_ids_for(tree(), unit.id, view_from_args()))
-    name = f"sipas-responses-{unit.code}-{label}.csv"
-    _log("export_csv", unit.code, period=label, file=name)
+    style = response_csv.CsvStyle.from_choice(request.args.get("format"), zone, current_language())
+    kind = "labels" if style.labels else "codes"
+    name = f"sipas-responses-{unit.code}-{label}{'-nhan' if style.labels else ''}.csv"
+    _log("export_csv", unit.code, period=label, file=name, format=kind)
 
     def chunks() -> Iterator[bytes]:
         # The session is taken inside the streamed context, so its teardown closes it: the
         # view's own session is closed as soon as the view returns.
-        yield from csv_report.stream_responses(get_session(), unit_ids=ids, start=start, end=end)
+        yield from csv_report.stream_responses(
+            get_session(), unit_ids=ids, start=start, end=end, style=style
+        )
 
     response = Response(stream_with_context(chunks()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

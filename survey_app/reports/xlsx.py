@@ -12,12 +12,17 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from questionnaires import Questionnaire
+
+from ..services import vocabulary
+from ..services.collation import vi_key
 from ..services.scorecards import Scorecard
 from .cells import neutralise
 
@@ -25,7 +30,6 @@ HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
 NUMBER = "0.00"
-SUMMARY_SHEET = "Tổng hợp"
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,10 @@ def _table(
     headers: Sequence[str],
     rows: Iterable[Sequence[Any]],
     numbers: Sequence[int] = (),
+    autofilter: bool = True,
 ) -> int:
-    """Write a header row and rows from row ``top``; returns the last row written."""
+    """Write a header row and rows from row ``top`` (with Excel's filter buttons on the
+    header); returns the last row written."""
     for col, name in enumerate(headers, start=1):
         cell = sheet.cell(row=top, column=col, value=name)
         cell.font, cell.fill = BOLD, HEADER_FILL
@@ -75,6 +81,8 @@ def _table(
             if col in numbers:
                 cell.number_format = NUMBER
     sheet.freeze_panes = sheet.cell(row=top + 1, column=1)
+    if autofilter and headers:
+        sheet.auto_filter.ref = f"A{top}:{get_column_letter(len(headers))}{max(last, top)}"
     return last
 
 
@@ -83,38 +91,45 @@ def _widths(sheet: Worksheet, widths: Sequence[int]) -> None:
         sheet.column_dimensions[get_column_letter(col)].width = width
 
 
-TIDY_HEADERS = (
-    "Mã đơn vị",
-    "Đơn vị",
-    "Cấp chỉ số",
-    "Mã",
-    "Tên",
-    "n",
-    "Chỉ số",
-    "KTC 95% thấp",
-    "KTC 95% cao",
-    "Chưa đủ mẫu",
-    "Chỉ tiêu",
-    "Chênh lệch",
-    "Hạng",
-    "Thay đổi hạng",
-    "p (so với kỳ trước)",
-)
+def tidy_headers() -> tuple[str, ...]:
+    return (
+        _("Mã đơn vị"),
+        _("Đơn vị"),
+        _("Cấp chỉ số"),
+        _("Mã"),
+        _("Tên"),
+        "n",
+        _("Chỉ số"),
+        "KTC 95% thấp",
+        "KTC 95% cao",
+        _("Chưa đủ mẫu"),
+        _("Chỉ tiêu"),
+        _("Chênh lệch"),
+        _("Hạng"),
+        _("Thay đổi hạng"),
+        _("p (so với kỳ trước)"),
+    )
+
+
+def _flag(value: Any) -> str:
+    """A yes/no cell in words ("Có"/"Không"), never TRUE/FALSE."""
+    return vocabulary.yes_no(cell_value(value))
 
 
 def _tidy_rows(table: pd.DataFrame, unit_names: dict[str, str]) -> Iterable[list[Any]]:
+    levels = vocabulary.level_names()
     for row in table.to_dict(orient="records"):
         yield [
             row["unit_code"],
             unit_names.get(row["unit_code"], ""),
-            row["level"],
+            levels.get(row["level"], row["level"]),
             row["code"],
             row["label_vi"],
             row["n"],
             row["index"],
             row["ci_low"],
             row["ci_high"],
-            bool(row["min_n_flag"]) if cell_value(row["min_n_flag"]) is not None else None,
+            _flag(row["min_n_flag"]),
             row.get("target"),
             row.get("gap"),
             row.get("rank"),
@@ -131,38 +146,45 @@ def build_workbook(
     desk_names: dict[str, str],
     comments: Sequence[CommentRow] = (),
     generated_at: str = "",
+    desk_table: pd.DataFrame | None = None,
+    zone_text: str = "giờ Việt Nam (UTC+7)",
 ) -> bytes:
     """The workbook as bytes (see the module docstring for its sheets)."""
     book = Workbook()
     summary = book.active
     assert summary is not None
-    summary.title = SUMMARY_SHEET
-    summary["A1"] = (
-        f"Chỉ số hài lòng về sự phục vụ hành chính (SIPAS) – {card.unit.name} – "
-        f"kỳ {card.period.label}"
+    summary.title = _("Tổng hợp")
+    summary["A1"] = _(
+        "Chỉ số hài lòng về sự phục vụ hành chính (SIPAS) – %(unit)s – kỳ %(period)s",
+        unit=card.unit.name,
+        period=card.period.display,
     )
     summary["A1"].font = TITLE
-    summary["A2"] = (
-        f"Khảo sát tại quầy theo phiếu {card.questionnaire.key}; khoảng tin cậy 95%; dưới "
-        f"n = {card.min_n} phiếu: chưa đủ mẫu, không xếp hạng. Lập lúc {generated_at}."
+    summary["A2"] = _(
+        "Khảo sát tại quầy theo phiếu %(form)s; khoảng tin cậy 95%%; dưới n = %(n)s phiếu: "
+        "chưa đủ mẫu, không xếp hạng. Xếp theo hạng; bấm nút lọc ở dòng tiêu đề để lọc hoặc "
+        "sắp xếp. Mã và cột: xem trang “Giải thích mã”. Lập lúc %(when)s.",
+        form=card.questionnaire.key,
+        n=card.min_n,
+        when=generated_at,
     )
     # The indices below the overall one, from the questionnaire's index tree.
     elements = card.headline_codes[1:]
     headers = [
-        "Mã đơn vị",
-        "Đơn vị",
+        _("Mã đơn vị"),
+        _("Đơn vị"),
         "n",
         "SIPAS",
         "KTC 95% thấp",
         "KTC 95% cao",
         *elements,
-        "Chỉ tiêu SIPAS",
-        "Chênh lệch",
-        "Hạng",
-        "Thay đổi hạng",
-        "Chưa đủ mẫu",
-        "Phiếu nhận",
-        "Phiếu tính",
+        _("Chỉ tiêu SIPAS"),
+        _("Chênh lệch"),
+        _("Hạng"),
+        _("Thay đổi hạng"),
+        _("Chưa đủ mẫu"),
+        _("Phiếu nhận"),
+        _("Phiếu tính"),
     ]
     table = card.table
     counts = card.counts.set_index("unit_code")
@@ -185,17 +207,27 @@ def build_workbook(
                 top.get("gap"),
                 top.get("rank"),
                 top.get("rank_change"),
-                bool(top["min_n_flag"]),
+                _flag(top["min_n_flag"]),
                 counts.loc[code, "received"] if code in counts.index else None,
                 counts.loc[code, "scored"] if code in counts.index else None,
             ]
         )
+    # Ranked: the unit itself first, then by rank (unranked last), then alphabetically.
+    rank_col = 8 + len(elements)  # the "Hạng" column
+    rows.sort(
+        key=lambda r: (
+            r[0] != card.unit.code,
+            cell_value(r[rank_col]) is None,
+            cell_value(r[rank_col]) or 0,
+            vi_key(str(r[1])),
+        )
+    )
     last = _table(summary, 4, headers, rows, numbers=tuple(range(4, 9 + len(elements))))
     _widths(summary, [14, 36, 8, 9, 9, 9, 8, 8, 8, 8, 8, 10, 10, 7, 9, 9, 9, 9])
     if rows:
         chart = BarChart()
         chart.type = "bar"
-        chart.title = f"SIPAS kỳ {card.period.label}"
+        chart.title = _("SIPAS kỳ %(period)s", period=card.period.display)
         chart.y_axis.title = "SIPAS (%)"
         chart.y_axis.scaling.min = 0
         chart.y_axis.scaling.max = 100
@@ -211,57 +243,66 @@ def build_workbook(
     ordered = table.assign(_o=table["unit_code"].map({c: k for k, c in enumerate(unit_order)}))
     ordered = ordered.sort_values(["_o"], kind="stable").drop(columns="_o")
     for title, levels in (
-        ("Yếu tố", ("overall", "aspect", "element")),
-        ("Tiêu chí", ("item", "overall_question", "element_question", "expectation", "perception")),
+        (_("Yếu tố"), ("overall", "aspect", "element")),
+        (
+            _("Tiêu chí"),
+            ("item", "overall_question", "element_question", "expectation", "perception"),
+        ),
     ):
         sheet = book.create_sheet(title)
         part = ordered[ordered["level"].isin(levels)]
-        _table(sheet, 1, TIDY_HEADERS, _tidy_rows(part, names), numbers=(7, 8, 9, 11, 12, 15))
+        _table(sheet, 1, tidy_headers(), _tidy_rows(part, names), numbers=(7, 8, 9, 11, 12, 15))
         _widths(sheet, [14, 30, 12, 8, 48, 8, 9, 9, 9, 9, 9, 9, 7, 9, 10])
 
-    desks = book.create_sheet("Quầy")
-    desk_table = card.desks
+    desks = book.create_sheet(_("Quầy"))
+    # Every desk at or below the unit (a district's report lists its communes' desks too).
+    source = desk_table if desk_table is not None else card.desks.assign(unit_code=card.unit.code)
+    level_words = vocabulary.level_names()
     desk_rows = (
         [
             [
                 r["desk_code"],
                 desk_names.get(r["desk_code"], ""),
-                r["level"],
+                unit_names.get(str(r.get("unit_code")), r.get("unit_code") or ""),
+                level_words.get(r["level"], r["level"]),
                 r["code"],
                 r["label_vi"],
                 r["n"],
                 r["index"],
                 r["ci_low"],
                 r["ci_high"],
-                bool(r["min_n_flag"]),
+                _flag(r["min_n_flag"]),
             ]
-            for r in desk_table.to_dict(orient="records")
+            for r in source.to_dict(orient="records")
             if r["level"] in ("overall", "element")
         ]
-        if len(desk_table)
+        if len(source)
         else []
     )
+    order = {c: k for k, c in enumerate(unit_order)}
+    desk_rows.sort(key=lambda r: (order.get(str(r[2]), len(order)), str(r[0])))
     _table(
         desks,
         1,
         [
-            "Mã quầy",
-            "Quầy",
-            "Cấp chỉ số",
-            "Mã",
-            "Tên",
+            _("Mã quầy"),
+            _("Quầy"),
+            _("Đơn vị"),
+            _("Cấp chỉ số"),
+            _("Mã"),
+            _("Tên"),
             "n",
-            "Chỉ số",
+            _("Chỉ số"),
             "KTC 95% thấp",
             "KTC 95% cao",
-            "Chưa đủ mẫu",
+            _("Chưa đủ mẫu"),
         ],
         desk_rows,
-        numbers=(7, 8, 9),
+        numbers=(8, 9, 10),
     )
-    _widths(desks, [10, 36, 10, 8, 40, 8, 9, 9, 9, 9])
+    _widths(desks, [10, 36, 30, 10, 8, 40, 8, 9, 9, 9, 9])
 
-    trend = book.create_sheet("Xu hướng")
+    trend = book.create_sheet(_("Xu hướng"))
     by_month = (
         card.trend.pivot_table(index="period", columns="code", values="index", aggfunc="first")
         if len(card.trend)
@@ -272,7 +313,7 @@ def build_workbook(
     for month in sipas.index:
         trend_rows.append(
             [
-                month,
+                f"{month[5:]}/{month[:4]}" if len(month) == 7 else month,
                 sipas.loc[month, "n"],
                 sipas.loc[month, "index"],
                 sipas.loc[month, "ci_low"],
@@ -285,19 +326,19 @@ def build_workbook(
                     else None
                     for e in elements
                 ],
-                bool(sipas.loc[month, "min_n_flag"]),
+                _flag(sipas.loc[month, "min_n_flag"]),
             ]
         )
     last = _table(
         trend,
         1,
-        ["Tháng", "n", "SIPAS", "KTC 95% thấp", "KTC 95% cao", *elements, "Chưa đủ mẫu"],
+        [_("Tháng"), "n", "SIPAS", "KTC 95% thấp", "KTC 95% cao", *elements, _("Chưa đủ mẫu")],
         trend_rows,
         numbers=tuple(range(3, 6 + len(elements))),
     )
     if trend_rows:
         line = LineChart()
-        line.title = f"SIPAS và 5 yếu tố theo tháng – {card.unit.name}"
+        line.title = _("SIPAS và 5 yếu tố theo tháng – %(unit)s", unit=card.unit.name)
         line.y_axis.title = "%"
         line.add_data(Reference(trend, min_col=3, min_row=1, max_row=last), titles_from_data=True)
         for col in range(6, 6 + len(elements)):
@@ -308,7 +349,8 @@ def build_workbook(
         line.height, line.width = 9, 20
         trend.add_chart(line, f"A{last + 3}")
 
-    drivers = book.create_sheet("Ưu tiên cải thiện")
+    drivers = book.create_sheet(_("Ưu tiên cải thiện"))
+    quadrants = vocabulary.quadrant_names()
     driver_rows = (
         [
             [
@@ -319,7 +361,7 @@ def build_workbook(
                 r["n"],
                 r["performance"],
                 r["importance"],
-                r.get("quadrant_vi"),
+                quadrants.get(str(r.get("quadrant")), r.get("quadrant_vi")),
             ]
             for r in card.drivers.to_dict(orient="records")
         ]
@@ -330,33 +372,41 @@ def build_workbook(
         drivers,
         1,
         [
-            "Ưu tiên",
-            "Tiêu chí",
-            "Yếu tố",
-            "Tên",
+            _("Ưu tiên"),
+            _("Tiêu chí"),
+            _("Yếu tố"),
+            _("Tên"),
             "n",
-            "Chỉ số",
-            "Tầm quan trọng (rho với HL)",
-            "Nhóm",
+            _("Chỉ số"),
+            _("Mức độ quan trọng (tương quan với mức hài lòng chung)"),
+            _("Nhóm"),
         ],
         driver_rows,
         numbers=(6, 7),
     )
     _widths(drivers, [8, 9, 8, 60, 8, 9, 12, 24])
 
-    notes = book.create_sheet("Ý kiến")
+    notes = book.create_sheet(_("Ý kiến"))
     _table(
         notes,
         1,
-        ["Thời điểm", "Đơn vị", "Quầy", "Ý kiến", "Rất không hài lòng", "Đã xử lý", "Cách xử lý"],
+        [
+            _("Thời điểm – %(zone)s", zone=zone_text),
+            _("Đơn vị"),
+            _("Quầy"),
+            _("Ý kiến"),
+            _("Rất không hài lòng"),
+            _("Đã xử lý"),
+            _("Cách xử lý"),
+        ],
         (
             [
                 c.submitted_at.replace(tzinfo=None),
                 c.unit,
                 c.desk,
                 c.text,
-                c.very_dissatisfied,
-                c.handled_note is not None,
+                _flag(c.very_dissatisfied),
+                _flag(c.handled_note is not None),
                 c.handled_note or "",
             ]
             for c in comments
@@ -366,6 +416,57 @@ def build_workbook(
         row[0].number_format = "dd/mm/yyyy hh:mm"
     _widths(notes, [17, 30, 30, 80, 10, 9, 50])
 
+    codebook(book.create_sheet(_("Giải thích mã")), card.questionnaire, card.min_n)
+
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def codebook(sheet: Worksheet, questionnaire: Questionnaire, min_n: int) -> None:
+    """What every code and column of the workbook means, in words."""
+    levels = vocabulary.level_names()
+    rows: list[list[Any]] = []
+    for node in questionnaire.index.walk():
+        rows.append([node.code, node.label.get("vi"), levels.get(node.level, node.level), ""])
+    roles = vocabulary.role_names()
+    for item in questionnaire.items.values():
+        options = item.scale.options if item.scale is not None else ()
+        answers = "; ".join(f"{o.code} = {o.label.get('vi')}" for o in options)
+        if item.not_applicable is not None:
+            answers += f"; 0 = {item.not_applicable.get('vi')}"
+        rows.append(
+            [
+                item.code,
+                (item.short or item.text).get("vi"),
+                roles.get(item.role, item.role),
+                answers,
+            ]
+        )
+    columns = [
+        ("n", _("Số câu trả lời hợp lệ đứng sau chỉ số")),
+        (
+            _("Chỉ số"),
+            _(
+                "Tỷ lệ hài lòng (%): số người chọn Hài lòng hoặc Rất hài lòng chia cho "
+                "số người trả lời câu đó; chỉ số yếu tố là trung bình các tiêu chí"
+            ),
+        ),
+        (_("KTC 95%"), _("Khoảng tin cậy 95%: giá trị thật rất có thể nằm trong khoảng này")),
+        (_("Chưa đủ mẫu"), _("“Có” khi n < %(n)s: chỉ tham khảo, không xếp hạng", n=min_n)),
+        (_("Chỉ tiêu"), _("Chỉ tiêu của kế hoạch; Chênh lệch = chỉ số − chỉ tiêu")),
+        (_("Hạng"), _("1 = cao nhất trong các đơn vị cùng cấp; để trống: không xếp hạng")),
+        (_("Thay đổi hạng"), _("+2 = tăng hai bậc so với kỳ trước")),
+        (_("p (so với kỳ trước)"), _("Dưới 0,05: thay đổi khó là do ngẫu nhiên")),
+    ]
+    for code, text in columns:
+        rows.append([code, text, _("Cột"), ""])
+    for code, text in vocabulary.flag_names().items():
+        rows.append([code, text, _("Cờ kiểm tra phiếu"), ""])
+    for code, text in vocabulary.channel_names().items():
+        rows.append([code, text, _("Kênh"), ""])
+    _table(sheet, 1, [_("Mã"), _("Ý nghĩa"), _("Loại"), _("Các mức trả lời")], rows)
+    _widths(sheet, [14, 70, 22, 60])
+    for row in sheet.iter_rows(min_row=2, min_col=2, max_col=4):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")

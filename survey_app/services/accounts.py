@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import ROLES, ApiToken, AuditEvent, Officer, Unit, utcnow
+from .collation import vi_key
 from .pagination import Page, page_of
 
 # argon2-cffi's defaults are RFC 9106's low-memory profile (Argon2id, 64 MiB, t=3).
@@ -136,7 +137,19 @@ class UnitTree:
             tree.by_code[unit.code] = unit
             tree.children.setdefault(unit.parent_id, []).append(unit)
         for kids in tree.children.values():
-            kids.sort(key=lambda u: (u.valid_to is not None, u.kind != "center", u.name))
+            # Today's units before ended ones, the service centre first, then Vietnamese order.
+            kids.sort(key=lambda u: (u.valid_to is not None, u.kind != "center", vi_key(u.name)))
+        # ``units`` in tree order (each parent before its children), so every list built
+        # from it shows the province before its communes.
+        ordered: dict[int, Unit] = {}
+        stack = list(reversed(tree.children.get(None, [])))
+        while stack:
+            unit = stack.pop()
+            if unit.id not in ordered:
+                ordered[unit.id] = unit
+                stack.extend(reversed(tree.children.get(unit.id, [])))
+        ordered.update({i: u for i, u in units.items() if i not in ordered})
+        tree.units = ordered
         return tree
 
     def subtree_ids(self, unit_id: int) -> set[int]:

@@ -7,6 +7,7 @@ shows the same numbers in a table beside the chart.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -287,15 +288,118 @@ def importance_performance(
         f'<line x1="{left}" y1="{_num(py(importance_split))}" x2="{left + plot_w}" '
         f'y2="{_num(py(importance_split))}" stroke="{GREY}" stroke-dasharray="4 3"/>',
         _text(left + plot_w / 2, height - 6, x_label, anchor="middle", size=11, fill="#3d434b"),
-        _text(left + 4, top + 12, y_label, size=11, fill="#3d434b"),
+        # The y axis title reads upwards along the axis, outside the plot.
+        f'<text x="12" y="{_num(top + plot_h / 2)}" text-anchor="middle" font-size="11" '
+        f'fill="#3d434b" transform="rotate(-90 12 {_num(top + plot_h / 2)})">'
+        f"{html.escape(y_label)}</text>",
     ]
     for tick in range(int(x_lo), int(x_hi) + 1, 10):
         body.append(
             _text(px(tick), top + plot_h + 14, str(tick), anchor="middle", size=10, fill="#3d434b")
         )
-    for d in drivers:
+    for level in _y_ticks(y_lo, y_hi):
+        body.append(
+            _text(
+                left - 4,
+                py(level) + 3,
+                number_text(level, 1),
+                anchor="end",
+                size=10,
+                fill="#3d434b",
+            )
+        )
+    points = [(px(d.performance), py(d.importance)) for d in drivers]
+    placed = place_labels(
+        [
+            (x, y, len(d.code) * LABEL_CHAR_WIDTH, LABEL_HEIGHT)
+            for d, (x, y) in zip(drivers, points, strict=True)
+        ],
+        (left, top, left + plot_w, top + plot_h),
+    )
+    for d, (x, y), (lx, ly) in zip(drivers, points, placed, strict=True):
         colour = QUADRANT_COLOURS.get(d.quadrant, GREY)
-        x, y = px(d.performance), py(d.importance)
         body.append(f'<circle cx="{_num(x)}" cy="{_num(y)}" r="4" fill="{colour}"/>')
-        body.append(_text(x + 6, y + 4, d.code, size=10, fill=colour))
+        body.append(
+            f'<text class="point-label" x="{_num(lx)}" y="{_num(ly + LABEL_HEIGHT - 2)}" '
+            f'font-size="10" fill="{colour}">{html.escape(d.code)}</text>'
+        )
     return _svg(width, height, title, body, font)
+
+
+#: Width of one character of a point label at font size 10 (DejaVu Sans, bold enough for codes
+#: such as "KQ2"), and its height: used to keep labels apart.
+LABEL_CHAR_WIDTH = 7.0
+LABEL_HEIGHT = 11.0
+
+
+def number_text(value: float, digits: int) -> str:
+    """A chart's tick value in Vietnamese style: 0,3 and −0,1 (true minus sign)."""
+    text = f"{abs(value):.{digits}f}".replace(".", ",")
+    return ("−" if value < 0 and float(text.replace(",", ".")) != 0 else "") + text
+
+
+def _y_ticks(lo: float, hi: float) -> list[float]:
+    step = 0.1 if hi - lo <= 0.8 else 0.2
+    first = math.ceil(lo / step - 1e-9) * step
+    out = []
+    k = 0
+    while first + k * step <= hi + 1e-9 and k < 20:
+        out.append(round(first + k * step, 6))
+        k += 1
+    return out
+
+
+def place_labels(
+    points: Sequence[tuple[float, float, float, float]],
+    area: tuple[float, float, float, float],
+) -> list[tuple[float, float]]:
+    """Top-left corners of labels (``x, y, width, height`` per point) so that no two labels
+    overlap and none covers another's point, trying positions around the point, then
+    farther out; a label that finds no free place takes the least crowded one."""
+    boxes: list[tuple[float, float, float, float]] = []
+    out: list[tuple[float, float]] = []
+    x0, y0, x1, y1 = area
+    dots = [(x - 4, y - 4, x + 4, y + 4) for x, y, _w, _h in points]
+
+    def overlap(
+        a: tuple[float, float, float, float], b: tuple[float, float, float, float]
+    ) -> float:
+        w = min(a[2], b[2]) - max(a[0], b[0])
+        h = min(a[3], b[3]) - max(a[1], b[1])
+        return w * h if w > 0 and h > 0 else 0.0
+
+    for k, (x, y, w, h) in enumerate(points):
+        best: tuple[float, tuple[float, float, float, float]] | None = None
+        for reach in (1.0, 2.0, 3.0, 4.5):
+            step = 6 * reach
+            candidates = (
+                (x + step, y - h / 2),  # right
+                (x - step - w, y - h / 2),  # left
+                (x - w / 2, y - step - h),  # above
+                (x - w / 2, y + step),  # below
+                (x + step, y - step - h / 2),  # up right
+                (x + step, y + step - h / 2),  # down right
+                (x - step - w, y - step - h / 2),  # up left
+                (x - step - w, y + step - h / 2),  # down left
+            )
+            for bx, by in candidates:
+                box = (bx, by, bx + w, by + h)
+                if box[0] < x0 or box[2] > x1 or box[1] < y0 or box[3] > y1:
+                    continue
+                cost = sum(overlap(box, b) for b in boxes) + sum(
+                    overlap(box, d) for j, d in enumerate(dots) if j != k
+                )
+                if best is None or cost < best[0]:
+                    best = (cost, box)
+                if cost == 0:
+                    break
+            if best is not None and best[0] == 0:
+                break
+        if best is None:
+            box = (min(max(x + 6, x0), x1 - w), min(max(y - h / 2, y0), y1 - h), 0.0, 0.0)
+            box = (box[0], box[1], box[0] + w, box[1] + h)
+        else:
+            box = best[1]
+        boxes.append(box)
+        out.append((box[0], box[1]))
+    return out

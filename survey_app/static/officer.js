@@ -7,3 +7,11 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 });
+// The period picker's quick choice fills the period box and shows it.
+document.addEventListener("change", function (event) {
+  var pick = event.target;
+  if (pick.classList && pick.classList.contains("period-pick") && pick.value) {
+    pick.form.elements.period.value = pick.value;
+    pick.form.submit();
+  }
+});

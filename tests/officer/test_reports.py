@@ -98,6 +98,7 @@ def test_the_excel_report_holds_the_analysis_numbers(
         "Xu hướng",
         "Ưu tiên cải thiện",
         "Ý kiến",
+        "Giải thích mã",
         "QĐ 766 nhóm 5",  # Decision 766 group 5, added by reports/decision766.py
     ]
     summary = book["Tổng hợp"]

@@ -277,10 +277,13 @@ def test_the_audit_log_lists_sign_ins_exports_and_changes(
         "/officer/targets", data={"unit": "QN-DAMHA", "code": "SIPAS", "period": "", "value": "88"}
     )
     log = signed_in("admin").get("/officer/audit").get_data(as_text=True)
-    for action in ("sign_in", "export_posters", "target_set"):
-        assert f"<td>{action}</td>" in log
+    # Events in words (issue 14), never their codes or raw JSON.
+    for words in ("Đăng nhập", "Tải áp phích mã QR", "Đặt chỉ tiêu"):
+        assert f"<td>{words}</td>" in log
+    assert "<td>target_set</td>" not in log and "{&#34;" not in log
+    assert "khổ giấy: A4; số lượng: 1" in log
     only = signed_in("admin").get("/officer/audit?action=export_posters").get_data(as_text=True)
-    assert "<td>target_set</td>" not in only
+    assert "<td>Đặt chỉ tiêu</td>" not in only
 
 
 def test_a_sudden_drop_of_a_desks_daily_score_is_found() -> None:
