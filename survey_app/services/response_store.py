@@ -1,4 +1,4 @@
-"""Writing a checked response: one transaction, one row per answer, stored once per UUID.
+"""Writing a checked response: one transaction, one row (answers included), stored once per UUID.
 
 Only the intake (``services.intake``) calls the writers here; channels go through it.
 """
@@ -20,7 +20,7 @@ from ..db import Database
 from ..models import Desk, InvitationUse, Response, Service, utcnow
 
 # The tables themselves: the submit path uses Core inserts (see add_response).
-from ..models.tables import ANSWERS, COMMENTS, DESKS, INVITATION_USES, RESPONSES, UNITS
+from ..models.tables import COMMENTS, DESKS, INVITATION_USES, RESPONSES, UNITS
 from .questionnaire_store import PublishedVersion
 
 
@@ -187,6 +187,7 @@ def _response_row(new: NewResponse, now: datetime) -> dict[str, object]:
         "valid": new.answers.valid,
         "flags": ";".join(sorted(set(new.flags))),
         "via_invitation": new.invitation_digest is not None,
+        "answer_codes": dict(new.answers.codes),
     }
 
 
@@ -197,17 +198,6 @@ def _insert(
         insert(RESPONSES).returning(RESPONSES.c.id),
         [{**_response_row(new, now), "desk_id": desk_id, "unit_id": unit_id}],
     ).scalar_one()
-    if new.answers.codes:
-        # An executemany of one cached statement: SQLAlchemy sends it to PostgreSQL in one
-        # pipeline. (A multi-row ``.values([...])`` is compiled afresh on every call, which
-        # cost more than the round trips it saved.)
-        connection.execute(
-            insert(ANSWERS),
-            [
-                {"response_id": response_id, "item": item, "code": code}
-                for item, code in new.answers.codes.items()
-            ],
-        )
     if new.answers.comment:
         connection.execute(
             insert(COMMENTS), [{"response_id": response_id, "text": new.answers.comment}]
@@ -237,18 +227,13 @@ _STORE_AT_DESK = text(
     ), response AS (
         INSERT INTO responses (
             uuid, desk_id, unit_id, service_id, channel, questionnaire_version_id, submitted_at,
-            answered_at, duration_seconds, language, valid, flags, via_invitation
+            answered_at, duration_seconds, language, valid, flags, via_invitation, answer_codes
         )
         SELECT :uuid, desk.id, desk.unit_id, :service_id, :channel, :questionnaire_version_id,
             :submitted_at, :answered_at, :duration_seconds, :language, :valid, :flags,
-            :via_invitation
+            :via_invitation, :answer_codes
         FROM desk
         RETURNING id, desk_id, unit_id
-    ), answer AS (
-        INSERT INTO answers (response_id, item, code)
-        SELECT response.id, given.item, given.code
-        FROM response,
-            unnest(CAST(:items AS VARCHAR[]), CAST(:codes AS SMALLINT[])) AS given (item, code)
     ), comment AS (
         INSERT INTO comments (response_id, text)
         SELECT response.id, CAST(:comment AS TEXT) FROM response
@@ -264,6 +249,7 @@ _STORE_AT_DESK = text(
     bindparam("uuid", type_=RESPONSES.c.uuid.type),
     bindparam("submitted_at", type_=RESPONSES.c.submitted_at.type),
     bindparam("answered_at", type_=RESPONSES.c.answered_at.type),
+    bindparam("answer_codes", type_=RESPONSES.c.answer_codes.type),
 )
 
 
@@ -271,8 +257,6 @@ def _store_params(desk_code: str, new: NewResponse, now: datetime) -> dict[str, 
     return {
         **_response_row(new, now),
         "desk_code": desk_code,
-        "items": list(new.answers.codes),
-        "codes": list(new.answers.codes.values()),
         "comment": new.answers.comment or None,
         "digest": new.invitation_digest,
         "used_on": now.date(),

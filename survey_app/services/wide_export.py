@@ -3,19 +3,17 @@ item), built in SQL for the CSV export, the API and scoring; and the "excluded b
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 import questionnaires
 from questionnaires import Questionnaire
 
 from ..models.tables import (
-    ANSWERS,
     COMMENTS,
     DESKS,
     RESPONSES,
@@ -81,12 +79,15 @@ def item_columns(questionnaire: Questionnaire) -> tuple[list[str], list[str]]:
     return scored, profile
 
 
+def answer_code(code: str) -> Any:
+    """The response's code for item ``code`` in SQL (NULL when not answered), read from the
+    response's own row (``responses.answer_codes``)."""
+    return RESPONSES.c.answer_codes[code].as_integer()
+
+
 def pivot_columns(codes: list[str]) -> list[Any]:
-    """One column per item code, holding the response's code: the wide format built in SQL
-    (answers has one row per item, so MAX picks the only value)."""
-    # FILTER (PostgreSQL, SQLite 3.30+) feeds each column's aggregate only its own item's
-    # row: faster than MAX(CASE …), which feeds every row to every column.
-    return [func.max(ANSWERS.c.code).filter(ANSWERS.c.item == code).label(code) for code in codes]
+    """One column per item code, holding the response's code: the wide format built in SQL."""
+    return [answer_code(code).label(code) for code in codes]
 
 
 def responses_where(
@@ -116,40 +117,21 @@ def responses_select(
 ) -> Select[Any]:
     """Wide responses (system columns, then one column per item code), oldest first.
 
-    ``id_range`` (first, last response id) bounds both the responses and, explicitly, the
-    answers pivoted: the planner does not carry a range on responses over to answers, and
-    would otherwise scan every answer for each batch of an export.
+    ``id_range`` (first, last response id) bounds the responses (an export's batch).
     """
     where = [
         *(extra_where or []),
         *responses_where(unit_ids=unit_ids, start=start, end=end),
         *([VERSIONS.c.questionnaire == questionnaire_id] if questionnaire_id is not None else []),
     ]
-    answer_where = list(where)
     if id_range is not None:
         where.append(RESPONSES.c.id.between(*id_range))
-        answer_where += [
-            RESPONSES.c.id.between(*id_range),
-            ANSWERS.c.response_id.between(*id_range),
-        ]
-    pivot = (
-        select(ANSWERS.c.response_id, *pivot_columns(codes))
-        .select_from(
-            ANSWERS.join(RESPONSES, RESPONSES.c.id == ANSWERS.c.response_id).join(
-                VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id
-            )
-        )
-        .where(*answer_where)
-        .group_by(ANSWERS.c.response_id)
-        .subquery("wide")
-    )
     joined = (
         RESPONSES.join(UNITS, UNITS.c.id == RESPONSES.c.unit_id)
         .join(DESKS, DESKS.c.id == RESPONSES.c.desk_id)
         .join(VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id)
         .outerjoin(SERVICES, SERVICES.c.id == RESPONSES.c.service_id)
         .outerjoin(REVIEWS, REVIEWS.c.response_id == RESPONSES.c.id)
-        .outerjoin(pivot, pivot.c.response_id == RESPONSES.c.id)
     )
     extra: list[Any] = []
     if with_comment:
@@ -168,7 +150,7 @@ def responses_select(
             RESPONSES.c.valid.label("stored_valid"),
             RESPONSES.c.flags,
             REVIEWS.c.decision,
-            *[pivot.c[code] for code in codes],
+            *pivot_columns(codes),
             *extra,
         )
         .select_from(joined)
@@ -218,9 +200,7 @@ def very_dissatisfied_condition(questionnaire_codes: tuple[str, ...] = ()) -> An
     """Responses with a "Rất không hài lòng" (code 1) on the overall question or any criterion
     of a satisfaction-5 scale."""
     items = questionnaire_codes or tuple(_satisfaction_codes())
-    return RESPONSES.c.id.in_(
-        select(ANSWERS.c.response_id).where(and_(ANSWERS.c.item.in_(items), ANSWERS.c.code == 1))
-    )
+    return or_(*(answer_code(item) == 1 for item in sorted(items)))
 
 
 def _satisfaction_codes() -> set[str]:
@@ -257,13 +237,12 @@ def responses_page(
     ).all()
     if not page_ids:
         return total, []
-    answers: dict[int, dict[str, int]] = defaultdict(dict)
-    for response_id, item, code in session.execute(
-        select(ANSWERS.c.response_id, ANSWERS.c.item, ANSWERS.c.code).where(
-            ANSWERS.c.response_id.in_(page_ids)
+    answers: dict[int, dict[str, int]] = {
+        response_id: {item: int(code) for item, code in (codes or {}).items()}
+        for response_id, codes in session.execute(
+            select(RESPONSES.c.id, RESPONSES.c.answer_codes).where(RESPONSES.c.id.in_(page_ids))
         )
-    ):
-        answers[response_id][item] = code
+    }
     query = responses_select(
         [],
         unit_ids=unit_ids,
@@ -334,17 +313,6 @@ def _stored_batch(
         VERSIONS.c.questionnaire == questionnaire_id,
         RESPONSES.c.id.between(*ids),
     ]
-    pivot = (
-        select(ANSWERS.c.response_id, *pivot_columns(codes))
-        .select_from(
-            ANSWERS.join(RESPONSES, RESPONSES.c.id == ANSWERS.c.response_id).join(
-                VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id
-            )
-        )
-        .where(*in_range, ANSWERS.c.response_id.between(*ids))
-        .group_by(ANSWERS.c.response_id)
-        .subquery("wide")
-    )
     query = (
         select(
             RESPONSES.c.id,
@@ -356,12 +324,12 @@ def _stored_batch(
             RESPONSES.c.submitted_at,
             RESPONSES.c.valid,
             RESPONSES.c.flags,
-            *[pivot.c[code] for code in codes],
+            *pivot_columns(codes),
         )
         .select_from(
-            RESPONSES.join(VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id)
-            .outerjoin(REVIEWS, REVIEWS.c.response_id == RESPONSES.c.id)
-            .outerjoin(pivot, pivot.c.response_id == RESPONSES.c.id)
+            RESPONSES.join(
+                VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id
+            ).outerjoin(REVIEWS, REVIEWS.c.response_id == RESPONSES.c.id)
         )
         .where(*in_range)
     )
