@@ -11,6 +11,7 @@ gives exactly what :func:`analysis.score` gives on the raw rows.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -917,6 +918,10 @@ def node_variance(
     magnitude = np.einsum("gjk,gjk->g", np.abs(uu), sum(np.abs(t) for t in terms))
     doubtful = np.flatnonzero(needed & (q <= EXACT_BELOW * magnitude))
     for group in doubtful:
+        used = np.outer(lam[group] > 0, lam[group] > 0)
+        if _exactly_zero(d[group], [t[group] for t in terms], used):
+            q[group] = 0.0
+            continue
         exact = _exact_form(lam[group], moments, int(group))
         if weighted and abs(exact) <= 1e-12 * magnitude[group]:
             exact = Fraction(0)
@@ -924,13 +929,71 @@ def node_variance(
     return np.asarray(np.maximum(q, 0.0), dtype=np.float64)
 
 
+def _exactly_zero(d: FloatArray, terms: list[FloatArray], used: NDArray[np.bool_]) -> bool:
+    """Whether D_jk is exactly 0 wherever u_j u_k is not, known without rationals: when every
+    term is an integer below 2^52 the products and sums were exact in floating point, so a
+    zero computed there is a true zero (the usual case: every answer in the group alike)."""
+    for term in terms:
+        if not (np.all(np.abs(term) < 2.0**52) and np.all(term == np.round(term))):
+            return False
+    return not np.any(d[used])
+
+
 def _exact_form(lam: FloatArray, moments: _Moments, group: int) -> Fraction:
-    """Σ_jk u_j u_k D_jk of one group in rationals (floats are exact rationals)."""
+    """Σ_jk u_j u_k D_jk of one group in rationals (floats are exact rationals).
+
+    Evaluated in Python integers: every float is a dyadic rational, so with a common power of
+    two 2^L the sums become integers, D_jk·2^{3L} is an integer, and u_j = λ_j / A_j² is
+    carried as numerator and denominator. The same value as summing ``Fraction`` terms
+    (:func:`_exact_form_fractions`), some thirty times faster.
+    """
     used = [j for j in range(len(lam)) if lam[j] > 0]
     if not used:
         return Fraction(0)
-    # λ comes from 1/count products; as a fraction it is recovered exactly with a small
-    # denominator limit (the nested means of a questionnaire's tree).
+    values = [float(v) for j in used for v in (moments.a[group, j], moments.y[group, j])] + [
+        float(m[group, j, k])
+        for m in (moments.yy, moments.ya, moments.aa)
+        for j in used
+        for k in used
+    ]
+    shift = max(v.as_integer_ratio()[1].bit_length() - 1 for v in values)
+
+    def scaled(value: float) -> int:
+        num, den = float(value).as_integer_ratio()
+        return num * ((1 << shift) // den)
+
+    a = {j: scaled(moments.a[group, j]) for j in used}
+    y = {j: scaled(moments.y[group, j]) for j in used}
+    # u_j = λ_j / A_j² = (p_j / q_j) / (a_j / 2^L)² = 2^{2L} p_j / (q_j a_j²)
+    lam_q = {j: Fraction(float(lam[j])).limit_denominator(10**6) for j in used}
+    num = {j: lam_q[j].numerator for j in used}
+    den = {j: lam_q[j].denominator * a[j] * a[j] for j in used}
+    common = 1
+    for j in used:
+        common = common * den[j] // math.gcd(common, den[j])
+    weight = {j: num[j] * (common // den[j]) for j in used}
+    total = 0
+    for j in used:
+        inner = 0
+        for k in used:
+            d = (
+                a[j] * a[k] * scaled(moments.yy[group, j, k])
+                - a[j] * y[k] * scaled(moments.ya[group, j, k])
+                - y[j] * a[k] * scaled(moments.ya[group, k, j])
+                + y[j] * y[k] * scaled(moments.aa[group, j, k])
+            )
+            inner += weight[k] * d
+        total += weight[j] * inner
+    # Σ u_j u_k D_jk = 2^{4L} / 2^{3L} · total / common²
+    return Fraction(total * (1 << shift), common * common)
+
+
+def _exact_form_fractions(lam: FloatArray, moments: _Moments, group: int) -> Fraction:
+    """:func:`_exact_form` term by term in ``Fraction`` (the slow reference it is tested
+    against)."""
+    used = [j for j in range(len(lam)) if lam[j] > 0]
+    if not used:
+        return Fraction(0)
     lam_q = {j: Fraction(float(lam[j])).limit_denominator(10**6) for j in used}
     a = {j: Fraction(float(moments.a[group, j])) for j in used}
     y = {j: Fraction(float(moments.y[group, j])) for j in used}

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -558,31 +559,56 @@ def read(
 
 
 def _to_read(rows: Sequence[Any], layout: Layout, basis: sums.SummaryBasis) -> Read:
+    """The rows as two summary tables sharing their number columns: cells that differ only in
+    version or channel are added first (one sparse product), and the number columns are built
+    as two blocks (int64 counts, float64 moments), not column by column."""
     columns = layout.columns
-    if rows:
-        values = np.frombuffer(b"".join(r.sums for r in rows), dtype="<f8").reshape(
-            len(rows), len(columns)
-        )
-    else:
-        values = np.zeros((0, len(columns)))
     keys = pd.DataFrame(
         {
             "unit_code": [r.unit_code for r in rows],
             "desk_code": [r.desk_code for r in rows],
             "day": [r.day.isoformat() for r in rows],
-            "rule_valid": np.array([bool(r.rule_valid) for r in rows], dtype=bool),
-            "column_valid": np.array([bool(r.column_valid) for r in rows], dtype=bool),
+            "rule_valid": [bool(r.rule_valid) for r in rows],
+            "column_valid": [bool(r.column_valid) for r in rows],
             "flags": [r.flags for r in rows],
+            "decision": [r.decision for r in rows],
         },
-        dtype=object,
+        columns=[*READ_GRAIN, "rule_valid", "column_valid", "flags", "decision"],
+    ).astype({name: object for name in (*READ_GRAIN, "flags", "decision")})
+    if rows:
+        values = np.frombuffer(b"".join(r.sums for r in rows), dtype="<f8").reshape(
+            len(rows), len(columns)
+        )
+        gid = keys.groupby(list(keys.columns), sort=True).ngroup().to_numpy()
+        groups = int(gid.max()) + 1
+        incidence = sparse.csr_matrix(
+            (np.ones(len(rows)), (gid, np.arange(len(rows)))), shape=(groups, len(rows))
+        )
+        values = np.asarray(incidence @ values)
+        first = np.full(groups, -1)
+        first[gid[::-1]] = np.arange(len(rows))[::-1]
+        keys = keys.iloc[first].reset_index(drop=True)
+    else:
+        values = np.zeros((0, len(columns)))
+    integral = [k for k, c in enumerate(columns) if not c.startswith(("yy", "ya", "ay", "aa", "w"))]
+    fractional = [k for k in range(len(columns)) if k not in set(integral)]
+    numbers = pd.concat(
+        [
+            pd.DataFrame(
+                np.rint(values[:, integral]).astype(np.int64),
+                columns=[columns[k] for k in integral],
+            ),
+            pd.DataFrame(values[:, fractional], columns=[columns[k] for k in fractional]),
+        ],
+        axis=1,
+    )[columns]
+    status = keys.drop(columns=["decision"])
+    status["rule_valid"] = status["rule_valid"].astype(bool)
+    status["column_valid"] = status["column_valid"].astype(bool)
+    excluded = keys["decision"].eq(EXCLUDE_DECISION).to_numpy()
+    official = status.copy()
+    official["column_valid"] = official["column_valid"].to_numpy() & ~excluded
+    return Read(
+        sums.Summaries(pd.concat([official, numbers], axis=1), basis),
+        sums.Summaries(pd.concat([status, numbers], axis=1), basis),
     )
-    keys["rule_valid"] = keys["rule_valid"].astype(bool)
-    keys["column_valid"] = keys["column_valid"].astype(bool)
-    numbers = pd.DataFrame(values, columns=columns, copy=True)
-    integral = [c for c in columns if not c.startswith(("yy", "ya", "ay", "aa", "w"))]
-    numbers[integral] = numbers[integral].astype(np.int64)
-    kept_table = pd.concat([keys, numbers], axis=1)
-    excluded = np.array([r.decision == EXCLUDE_DECISION for r in rows], dtype=bool)
-    official_table = kept_table.copy()
-    official_table["column_valid"] = official_table["column_valid"].to_numpy(bool) & ~excluded
-    return Read(sums.Summaries(official_table, basis), sums.Summaries(kept_table, basis))
