@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -336,19 +336,70 @@ def after_store(connection: Connection, stored: Any) -> None:
 def review_changed(
     session: Session, response_id: int, before: str | None, after: str | None
 ) -> None:
-    """Move a response from its cells under decision ``before`` to those under ``after``
-    (in the session's transaction, which the caller commits)."""
+    """Refresh the cells of a response whose review decision changed from ``before`` to
+    ``after`` (in the session's transaction, which the caller commits).
+
+    The touched cells (the response's desk on its day, and that desk's month) are summed again
+    from the responses rather than adjusted by difference, so they also take in anything else
+    changed on those responses since they were stored (e.g. a flag added afterwards).
+    """
     if (before or "") == (after or ""):
         return
     connection = session.connection()
-    for questionnaire_id, frame in _rows(connection, [RESPONSES.c.id == response_id]):
-        q = current_questionnaire(questionnaire_id)
-        layout = current_set(connection, q.id)
-        if layout is None:
-            return
-        zone = str(layout.basis["timezone"])
-        _write(connection, layout, build_cells(frame.assign(decision=before or ""), q, zone), -1)
-        _write(connection, layout, build_cells(frame.assign(decision=after or ""), q, zone), 1)
+    found = connection.execute(
+        select(RESPONSES.c.desk_id, RESPONSES.c.submitted_at, _questionnaire_of_response())
+        .select_from(_responses_versions())
+        .where(RESPONSES.c.id == response_id)
+    ).first()
+    if found is None:
+        return
+    q = current_questionnaire(found[2])
+    layout = current_set(connection, q.id)
+    if layout is None:
+        return
+    refresh(connection, layout, q, int(found[0]), found[1])
+
+
+def refresh(
+    connection: Connection, layout: Layout, q: Questionnaire, desk_id: int, when: datetime
+) -> None:
+    """Sum again, from the responses, a desk's cells on the local day of ``when`` and in its
+    month (the other cells of the set are left as they are)."""
+    zone = ZoneInfo(str(layout.basis["timezone"]))
+    day = when.astimezone(zone).date()
+    month = day.replace(day=1)
+    following = (month + timedelta(days=32)).replace(day=1)
+    start = datetime.combine(month, datetime.min.time(), zone)
+    end = datetime.combine(following, datetime.min.time(), zone)
+    connection.execute(
+        delete(CELLS).where(
+            CELLS.c.set_id == layout.set_id,
+            CELLS.c.desk_id == desk_id,
+            or_(
+                and_(CELLS.c.span == "day", CELLS.c.day == day),
+                and_(CELLS.c.span == "month", CELLS.c.day == month),
+            ),
+        )
+    )
+    where = [
+        RESPONSES.c.desk_id == desk_id,
+        RESPONSES.c.submitted_at >= start,
+        RESPONSES.c.submitted_at < end,
+    ]
+    parts = [
+        build_cells(frame, q, str(layout.basis["timezone"]))
+        for qid, frame in _rows(connection, where)
+        if qid == q.id
+    ]
+    if not parts:
+        return
+    days = sums.roll_up(sums.add(*parts), DAY_GRAIN)
+    on_day = days.table["day"] == day.isoformat()
+    one_day = sums.Summaries(days.table[on_day].reset_index(drop=True), days.basis)
+    for span, table in (("day", one_day), ("month", month_cells(days))):
+        records = _records(table, layout, span)
+        if records:
+            connection.execute(insert(CELLS), [{**r, "set_id": layout.set_id} for r in records])
 
 
 # -- rows from the responses -------------------------------------------------------------------
