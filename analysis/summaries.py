@@ -1215,10 +1215,10 @@ class ResponseSums:
         if self.overall is not None:
             yc = given[self._y_column]
             if yc in self._y_scale:
-                for column, code, x_scale in self._hl:
+                for column, item, x_scale in self._hl:
                     xc = given[column]
                     if xc in x_scale:
-                        out[self._index[f"hl{SEP}{code}{SEP}{xc}{SEP}{yc}"]] += 1
+                        out[self._index[f"hl{SEP}{item}{SEP}{xc}{SEP}{yc}"]] += 1
         if plan.satisfaction_columns and plan.validity_threshold > 0:
             count = sum(1 for c in plan.satisfaction_columns if given[c] >= 1)
             valid = count >= plan.validity_threshold

@@ -19,13 +19,13 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 import questionnaires
@@ -36,8 +36,8 @@ from ..models.summaries import SummaryCell, SummarySet
 from ..models.tables import DESKS, RESPONSES, UNITS
 from .wide_export import EXCLUDE_DECISION
 
-SETS = SummarySet.__table__
-CELLS = SummaryCell.__table__
+SETS = cast(Table, SummarySet.__table__)
+CELLS = cast(Table, SummaryCell.__table__)
 
 #: The grain cells are built at (status columns are added by analysis/).
 DAY_GRAIN = ("desk_id", "unit_id", "questionnaire_version_id", "channel", "decision", "day")
@@ -411,7 +411,7 @@ def _rows(
     """Wide rows (as :func:`build_cells` takes them) per questionnaire id, in id batches."""
     from .wide_export import stored_rows
 
-    yield from stored_rows(connection, where, batch=batch, scored_items=scored_items)
+    yield from stored_rows(connection, list(where), batch=batch, scored_items=scored_items)
 
 
 # -- rebuild -----------------------------------------------------------------------------------
@@ -582,7 +582,7 @@ def read(
         spans.append(and_(CELLS.c.span == "month", CELLS.c.day.in_(sorted(set(months)))))
     if days is not None:
         spans.append(and_(CELLS.c.span == "day", CELLS.c.day.between(*days)))
-    where = [CELLS.c.set_id == layout.set_id, or_(*spans) if spans else False]
+    where: list[Any] = [CELLS.c.set_id == layout.set_id, or_(*spans) if spans else False]
     if unit_ids is not None:
         where.append(CELLS.c.unit_id.in_(sorted(unit_ids)))
     if desk_ids is not None:
