@@ -58,6 +58,9 @@ class ScorecardSettings:
     zone: str = "Asia/Ho_Chi_Minh"
     drop_points: float = 15
     drop_min_n: int = 5
+    #: Score from the stored summaries (``SIPAS_SCORES_FROM_SUMMARIES``); off until the two
+    #: known differences from the rows are fixed (see bench/RESULTS.md, "Province scale").
+    from_summaries: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ScorecardSettings:
@@ -66,6 +69,8 @@ class ScorecardSettings:
             zone=str(config["TIME_ZONE"]),
             drop_points=float(config["DROP_ALERT_POINTS"]),
             drop_min_n=int(config["DROP_ALERT_MIN_N"]),
+            from_summaries=str(config.get("SCORES_FROM_SUMMARIES", "")).lower()
+            in ("1", "true", "yes"),
         )
 
 
@@ -78,7 +83,8 @@ def unit_scorecard(
     settings: ScorecardSettings,
 ) -> Scorecard:
     """:func:`build_scorecard` by the app's settings."""
-    return build_scorecard(
+    build = build_scorecard_from_summaries if settings.from_summaries else build_scorecard
+    return build(
         session,
         tree,
         unit,
@@ -95,7 +101,8 @@ def desk_scorecard(
     session: Session, desk: Desk, period: Period, settings: ScorecardSettings
 ) -> DeskCard:
     """:func:`build_desk_card` by the app's settings."""
-    return build_desk_card(
+    build = build_desk_card_from_summaries if settings.from_summaries else build_desk_card
+    return build(
         session,
         desk,
         period,
@@ -239,7 +246,7 @@ def _period_tables(
     return current, before, counts
 
 
-def build_scorecard(
+def build_scorecard_from_summaries(
     session: Session,
     tree: UnitTree,
     unit: Unit,
@@ -266,7 +273,7 @@ def build_scorecard(
         read = score_store.read(session, q, zone=zone, unit_ids=ids, months=window.months)
         days = score_store.read(session, q, zone=zone, unit_ids=ids, days=window.drop_days)
     except score_store.SummariesUnavailable:
-        return build_scorecard_from_rows(
+        return build_scorecard(
             session,
             tree,
             unit,
@@ -420,7 +427,7 @@ def _summary_drops(
     return drops_in(scores, points=points, min_n=min_n)
 
 
-def build_scorecard_from_rows(
+def build_scorecard(
     session: Session,
     tree: UnitTree,
     unit: Unit,
@@ -521,7 +528,7 @@ class DeskCard:
     months: list[str]
 
 
-def build_desk_card(
+def build_desk_card_from_summaries(
     session: Session,
     desk: Desk,
     period: Period,
@@ -540,7 +547,7 @@ def build_desk_card(
         read = score_store.read(session, q, zone=zone, desk_ids={desk.id}, months=window.months)
         days = score_store.read(session, q, zone=zone, desk_ids={desk.id}, days=window.drop_days)
     except score_store.SummariesUnavailable:
-        return build_desk_card_from_rows(
+        return build_desk_card(
             session,
             desk,
             period,
@@ -564,7 +571,7 @@ def build_desk_card(
     return DeskCard(desk, period, q, table, trend, drops, [m.label for m in window.trend])
 
 
-def build_desk_card_from_rows(
+def build_desk_card(
     session: Session,
     desk: Desk,
     period: Period,

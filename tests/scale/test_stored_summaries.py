@@ -22,7 +22,7 @@ from ..officer.conftest import load_demo
 ZONE = "Asia/Ho_Chi_Minh"
 TOLERANCE = 1e-9
 #: The raw-rows scorecards the summaries are compared with.
-REFERENCE = (scorecards.build_scorecard_from_rows, scorecards.build_desk_card_from_rows)
+REFERENCE = (scorecards.build_scorecard, scorecards.build_desk_card)
 
 
 def _cells(app: Flask) -> dict[tuple[object, ...], bytes]:
@@ -84,7 +84,9 @@ def _compare_cards(app: Flask, period_label: str, unit_code: str) -> None:  # no
             months=[date(int(period_label[:4]), m, 1) for m in range(1, 13)],
         )
         assert len(read.official.table) > 0 or period_label.startswith("2024")
-        new = scorecards.build_scorecard(db, tree, unit, period, questionnaire=q, zone=ZONE)
+        new = scorecards.build_scorecard_from_summaries(
+            db, tree, unit, period, questionnaire=q, zone=ZONE
+        )
         old = REFERENCE[0](db, tree, unit, period, questionnaire=q, zone=ZONE)
         assert len(old.table) > 0 or period_label.startswith("2024")
         for name in ("table", "previous_table", "kept_all", "trend", "drivers", "desks"):
@@ -93,7 +95,7 @@ def _compare_cards(app: Flask, period_label: str, unit_code: str) -> None:  # no
         assert new.drops == old.drops
         desk = db.scalars(select(Desk).where(Desk.unit_id == unit.id)).first()
         if desk is not None:
-            a = scorecards.build_desk_card(db, desk, period, zone=ZONE)
+            a = scorecards.build_desk_card_from_summaries(db, desk, period, zone=ZONE)
             b = REFERENCE[1](db, desk, period, zone=ZONE)
             _frames_equal(a.table, b.table, "desk table")
             _frames_equal(a.trend, b.trend, "desk trend")
@@ -138,15 +140,15 @@ def test_scorecards_from_summaries_equal_scoring_the_rows(
 ) -> None:
     load_demo(app, responses=400)
     real_rows, real_desk_rows = (
-        scorecards.build_scorecard_from_rows,
-        scorecards.build_desk_card_from_rows,
+        scorecards.build_scorecard,
+        scorecards.build_desk_card,
     )
 
     def refused(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("scored from the rows, not the summaries")
 
-    monkeypatch.setattr(scorecards, "build_scorecard_from_rows", refused)
-    monkeypatch.setattr(scorecards, "build_desk_card_from_rows", refused)
+    monkeypatch.setattr(scorecards, "build_scorecard", refused)
+    monkeypatch.setattr(scorecards, "build_desk_card", refused)
     monkeypatch.setattr("tests.scale.test_stored_summaries.REFERENCE", (real_rows, real_desk_rows))
     ids = _some_responses(app, 40)
     _exclude_some(app, {i: "exclude" for i in ids[::3]} | {i: "keep" for i in ids[1::3]})
