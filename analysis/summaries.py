@@ -11,7 +11,8 @@ gives exactly what :func:`analysis.score` gives on the raw rows.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -917,6 +918,10 @@ def node_variance(
     magnitude = np.einsum("gjk,gjk->g", np.abs(uu), sum(np.abs(t) for t in terms))
     doubtful = np.flatnonzero(needed & (q <= EXACT_BELOW * magnitude))
     for group in doubtful:
+        used = np.outer(lam[group] > 0, lam[group] > 0)
+        if _exactly_zero(d[group], [t[group] for t in terms], used):
+            q[group] = 0.0
+            continue
         exact = _exact_form(lam[group], moments, int(group))
         if weighted and abs(exact) <= 1e-12 * magnitude[group]:
             exact = Fraction(0)
@@ -924,13 +929,71 @@ def node_variance(
     return np.asarray(np.maximum(q, 0.0), dtype=np.float64)
 
 
+def _exactly_zero(d: FloatArray, terms: list[FloatArray], used: NDArray[np.bool_]) -> bool:
+    """Whether D_jk is exactly 0 wherever u_j u_k is not, known without rationals: when every
+    term is an integer below 2^52 the products and sums were exact in floating point, so a
+    zero computed there is a true zero (the usual case: every answer in the group alike)."""
+    for term in terms:
+        if not (np.all(np.abs(term) < 2.0**52) and np.all(term == np.round(term))):
+            return False
+    return not np.any(d[used])
+
+
 def _exact_form(lam: FloatArray, moments: _Moments, group: int) -> Fraction:
-    """Σ_jk u_j u_k D_jk of one group in rationals (floats are exact rationals)."""
+    """Σ_jk u_j u_k D_jk of one group in rationals (floats are exact rationals).
+
+    Evaluated in Python integers: every float is a dyadic rational, so with a common power of
+    two 2^L the sums become integers, D_jk·2^{3L} is an integer, and u_j = λ_j / A_j² is
+    carried as numerator and denominator. The same value as summing ``Fraction`` terms
+    (:func:`_exact_form_fractions`), some thirty times faster.
+    """
     used = [j for j in range(len(lam)) if lam[j] > 0]
     if not used:
         return Fraction(0)
-    # λ comes from 1/count products; as a fraction it is recovered exactly with a small
-    # denominator limit (the nested means of a questionnaire's tree).
+    values = [float(v) for j in used for v in (moments.a[group, j], moments.y[group, j])] + [
+        float(m[group, j, k])
+        for m in (moments.yy, moments.ya, moments.aa)
+        for j in used
+        for k in used
+    ]
+    shift = max(v.as_integer_ratio()[1].bit_length() - 1 for v in values)
+
+    def scaled(value: float) -> int:
+        num, den = float(value).as_integer_ratio()
+        return num * ((1 << shift) // den)
+
+    a = {j: scaled(moments.a[group, j]) for j in used}
+    y = {j: scaled(moments.y[group, j]) for j in used}
+    # u_j = λ_j / A_j² = (p_j / q_j) / (a_j / 2^L)² = 2^{2L} p_j / (q_j a_j²)
+    lam_q = {j: Fraction(float(lam[j])).limit_denominator(10**6) for j in used}
+    num = {j: lam_q[j].numerator for j in used}
+    den = {j: lam_q[j].denominator * a[j] * a[j] for j in used}
+    common = 1
+    for j in used:
+        common = common * den[j] // math.gcd(common, den[j])
+    weight = {j: num[j] * (common // den[j]) for j in used}
+    total = 0
+    for j in used:
+        inner = 0
+        for k in used:
+            d = (
+                a[j] * a[k] * scaled(moments.yy[group, j, k])
+                - a[j] * y[k] * scaled(moments.ya[group, j, k])
+                - y[j] * a[k] * scaled(moments.ya[group, k, j])
+                + y[j] * y[k] * scaled(moments.aa[group, j, k])
+            )
+            inner += weight[k] * d
+        total += weight[j] * inner
+    # Σ u_j u_k D_jk = 2^{4L} / 2^{3L} · total / common²
+    return Fraction(total * (1 << shift), common * common)
+
+
+def _exact_form_fractions(lam: FloatArray, moments: _Moments, group: int) -> Fraction:
+    """:func:`_exact_form` term by term in ``Fraction`` (the slow reference it is tested
+    against)."""
+    used = [j for j in range(len(lam)) if lam[j] > 0]
+    if not used:
+        return Fraction(0)
     lam_q = {j: Fraction(float(lam[j])).limit_denominator(10**6) for j in used}
     a = {j: Fraction(float(moments.a[group, j])) for j in used}
     y = {j: Fraction(float(moments.y[group, j])) for j in used}
@@ -1032,3 +1095,133 @@ def summary_drivers(
         performance_split,
         importance_split,
     )
+
+
+class ResponseSums:
+    """The summary sums of one response at a time: a fast path of :func:`build_summaries`
+    for keeping stored summaries current as each response arrives (no DataFrame).
+
+    ``vector(codes)`` gives the response's number columns in the order of :attr:`columns`
+    (that of :func:`number_columns`, unweighted) and whether it passes the validity rule;
+    adding it to the cell its grain and status name equals rebuilding that cell.
+
+    Parameters
+    ----------
+    questionnaire : Questionnaire or str
+    overall_item : str, optional
+        As for :func:`build_summaries`.
+    settings : ScoringSettings, optional
+        As for :func:`build_summaries`.
+
+    Notes
+    -----
+    With slot s = code + 1 (0: no answer), a_j = ``answered[s_j]`` and y_j = ``score[s_j]``
+    of item j's measure: ``n__j__c`` = 1 for the code given, ``node_n__v`` = 1 when some
+    a_j = 1 under node v, ``yy/ya/ay/aa__j__k`` = y_j y_k, y_j a_k, a_j y_k, a_j a_k and
+    ``hl__j__x__y`` = 1 for the codes given to item j and the overall question.
+
+    Examples
+    --------
+    >>> one = ResponseSums("sipas-kiosk")
+    >>> valid, values = one.vector({"HL_TC": 5, "HL_TT": 4, "HL_CC": 2, "HL_KQ": 5,
+    ...                             "HL_PA": 0, "HL": 4})
+    >>> int(values[one.columns.index("yy__HL_TC__HL_TT")])
+    1
+    """
+
+    def __init__(
+        self,
+        questionnaire: Questionnaire | str,
+        *,
+        overall_item: str | None = None,
+        settings: ScoringSettings | None = None,
+    ) -> None:
+        q = resolve_questionnaire(questionnaire)
+        settings = resolve_settings(settings)
+        plan = build_plan(q, _build_settings(settings))
+        self.plan = plan
+        self.overall = overall_question(q, overall_item, required=False)
+        names = number_columns(plan, False, self.overall)
+        self.columns: list[str] = [c for kind in names.values() for c in kind]
+        index = {c: k for k, c in enumerate(self.columns)}
+        self._index = index
+        self._count_at = [
+            {code: index[f"n{SEP}{name}{SEP}{code}"] for code in codes}
+            for name, codes in zip(plan.columns, plan.allowed, strict=True)
+        ]
+        self._allowed = [set(codes) for codes in plan.allowed]
+        criteria = _criteria(plan)
+        self._criteria = [
+            (plan.measures[m].column, plan.measures[m].answered, plan.measures[m].score)
+            for m in criteria
+        ]
+        self._pairs = [
+            (
+                j,
+                k,
+                [
+                    index[f"{kind}{SEP}{plan.columns[cj]}{SEP}{plan.columns[ck]}"]
+                    for kind in ("yy", "ya", "ay", "aa")
+                ],
+            )
+            for j, (cj, _, _) in enumerate(self._criteria)
+            for k, (ck, _, _) in enumerate(self._criteria)
+            if j < k
+        ]
+        self._node_at = [index[f"node_n{SEP}{node.code}"] for node in plan.nodes]
+        self._hl: list[tuple[int, str, list[int]]] = []
+        if self.overall is not None:
+            self._y_scale = _scale(q, self.overall)
+            self._y_column = plan.column_position(self.overall)
+            for m in criteria:
+                measure = plan.measures[m]
+                self._hl.append((measure.column, measure.code, _scale(q, measure.code)))
+
+    def vector(self, codes: Mapping[str, int | None]) -> tuple[bool, FloatArray]:
+        """(passes the validity rule, the number columns) of one response's ``codes``
+        (item code to answer code; a missing item or None is no answer)."""
+        plan = self.plan
+        given: list[int] = []
+        for j, name in enumerate(plan.columns):
+            code = codes.get(name)
+            if code is None:
+                given.append(-1)
+                continue
+            if code not in self._allowed[j]:
+                raise DataError(f"code {code} is out of range", column=name, value=code)
+            given.append(int(code))
+        out = np.zeros(len(self.columns))
+        out[0] = 1
+        for j, code in enumerate(given):
+            if code >= 0:
+                out[self._count_at[j][code]] += 1
+        a = [float(ans[given[c] + 1]) for c, ans, _ in self._criteria]
+        y = [float(score[given[c] + 1]) for c, _, score in self._criteria]
+        for j, k, (yy, ya, ay, aa) in self._pairs:
+            out[yy] += y[j] * y[k]
+            out[ya] += y[j] * a[k]
+            out[ay] += a[j] * y[k]
+            out[aa] += a[j] * a[k]
+        answered = {c: bool(a[p]) for p, (c, _, _) in enumerate(self._criteria)}
+        under: list[bool] = [False] * len(plan.nodes)
+        for v in range(len(plan.nodes) - 1, -1, -1):  # children come after parents
+            node = plan.nodes[v]
+            if node.items:
+                under[v] = any(answered[plan.measures[m].column] for m in node.items)
+            else:
+                under[v] = any(under[c] for c in node.children)
+            if under[v]:
+                out[self._node_at[v]] += 1
+        if self.overall is not None:
+            yc = given[self._y_column]
+            if yc in self._y_scale:
+                for column, item, x_scale in self._hl:
+                    xc = given[column]
+                    if xc in x_scale:
+                        out[self._index[f"hl{SEP}{item}{SEP}{xc}{SEP}{yc}"]] += 1
+        if plan.satisfaction_columns and plan.validity_threshold > 0:
+            count = sum(1 for c in plan.satisfaction_columns if given[c] >= 1)
+            valid = count >= plan.validity_threshold
+        else:
+            valid = True
+        return valid, out

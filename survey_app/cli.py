@@ -458,6 +458,7 @@ LAZY_COMMANDS = {
     "subject": "survey_app.operations.commands:subject_group",
     "sample": "survey_app.cli_survey:sample_group",
     "units": "survey_app.cli_units:units_group",
+    "scores": "survey_app.cli_scale:scores_group",
 }
 
 

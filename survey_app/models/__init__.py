@@ -19,6 +19,7 @@ from .onestop import RATINGS, IdempotentAnswer, OnestopDossier, OnestopEvent, On
 from .plan import Target
 from .responses import CHANNELS, Answer, Comment, InvitationUse, QuestionnaireVersion, Response
 from .review import DECISIONS, CommentFollowUp, ResponseReview
+from .summaries import SummaryCell, SummarySet
 from .throttle import SignInAttempts
 from .unit_changes import CHANGE_KINDS, UnitChange, UnitChangeLink
 
@@ -59,6 +60,8 @@ __all__ = [
     "SampleUnit",
     "Service",
     "SignInAttempts",
+    "SummaryCell",
+    "SummarySet",
     "Target",
     "UTCDateTime",
     "Unit",

@@ -1,10 +1,10 @@
-"""What citizens answer: responses, one row per answered item, comments, used invitations."""
+"""What citizens answer: responses (answers in the row), comments, used invitations."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -14,18 +14,22 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    SmallInteger,
     String,
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 from .field import Desk, Service, Unit
 
 CHANNELS = ("qr", "kiosk", "web", "paper")
+
+#: JSONB on PostgreSQL (binary, so an item is read without parsing the text), JSON elsewhere.
+ANSWER_CODES = JSON().with_variant(JSONB(), "postgresql")
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -80,9 +84,6 @@ class Response(Base):
     unit: Mapped[Unit] = relationship()
     service: Mapped[Service | None] = relationship()
     questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
-    answers: Mapped[list[Answer]] = relationship(
-        back_populates="response", cascade="all, delete-orphan"
-    )
     comment: Mapped[Comment | None] = relationship(
         back_populates="response", cascade="all, delete-orphan"
     )
@@ -92,22 +93,24 @@ class Response(Base):
     #: each, to find identical answer vectors at a desk.
     source_digest: Mapped[str | None] = mapped_column(String(16))
     answers_vector: Mapped[str | None] = mapped_column(String(64))
-
-
-class Answer(Base):
-    """One answered item: scores are counted with GROUP BY (item, code) at any size."""
-
-    __tablename__ = "answers"
-    __table_args__ = (Index(None, "item", "code"),)
-
-    response_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    #: The answers, item code to code (0 is "cannot judge"): one row write per response, where
+    #: a row per answer cost ~25 (issue 10). Read in SQL as ``answer_codes[item]``.
+    answer_codes: Mapped[dict[str, int]] = mapped_column(
+        ANSWER_CODES, default=dict, server_default=text("'{}'")
     )
-    item: Mapped[str] = mapped_column(String(32), primary_key=True)
-    #: The answer's code on the item's scale; 0 is "cannot judge".
-    code: Mapped[int] = mapped_column(SmallInteger)
 
-    response: Mapped[Response] = relationship(back_populates="answers")
+    @property
+    def answers(self) -> list[Answer]:
+        """The answered items, in the order they were stored."""
+        return [Answer(item, int(code)) for item, code in (self.answer_codes or {}).items()]
+
+
+class Answer(NamedTuple):
+    """One answered item of a response (read from :attr:`Response.answer_codes`)."""
+
+    item: str
+    #: The answer's code on the item's scale; 0 is "cannot judge".
+    code: int
 
 
 class Comment(Base):

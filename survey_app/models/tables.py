@@ -9,11 +9,10 @@ from sqlalchemy import Table
 
 from .field import Desk, Service, Unit
 from .kiosk import KioskSubmission
-from .responses import Answer, Comment, InvitationUse, QuestionnaireVersion, Response
+from .responses import Comment, InvitationUse, QuestionnaireVersion, Response
 from .review import ResponseReview
 
 RESPONSES = cast(Table, Response.__table__)
-ANSWERS = cast(Table, Answer.__table__)
 COMMENTS = cast(Table, Comment.__table__)
 INVITATION_USES = cast(Table, InvitationUse.__table__)
 DESKS = cast(Table, Desk.__table__)

@@ -11,9 +11,9 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, contains_eager
 
-from ..models import Answer, Comment, CommentFollowUp, Desk, Response, ResponseReview
+from ..models import Comment, CommentFollowUp, Desk, Response, ResponseReview
 from .pagination import Page, page_of
-from .wide_export import very_dissatisfied_condition
+from .wide_export import answer_code, very_dissatisfied_condition
 
 _Ts = TypeVarTuple("_Ts")
 
@@ -106,10 +106,9 @@ def answers_to(session: Session, response_ids: Iterable[int], item: str) -> dict
     ids = list(response_ids)
     if not ids:
         return {}
-    query = select(Answer.response_id, Answer.code).where(
-        Answer.response_id.in_(ids), Answer.item == item
-    )
-    return {response_id: code for response_id, code in session.execute(query)}
+    code = answer_code(item)
+    query = select(Response.id, code).where(Response.id.in_(ids), code.is_not(None))
+    return {response_id: int(value) for response_id, value in session.execute(query)}
 
 
 def comments_in_period(

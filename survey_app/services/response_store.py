@@ -1,4 +1,4 @@
-"""Writing a checked response: one transaction, one row per answer, stored once per UUID.
+"""Writing a checked response: one transaction, one row (answers included), stored once per UUID.
 
 Only the intake (``services.intake``) calls the writers here; channels go through it.
 """
@@ -20,7 +20,7 @@ from ..db import Database
 from ..models import Desk, InvitationUse, Response, Service, utcnow
 
 # The tables themselves: the submit path uses Core inserts (see add_response).
-from ..models.tables import ANSWERS, COMMENTS, DESKS, INVITATION_USES, RESPONSES, UNITS
+from ..models.tables import COMMENTS, DESKS, INVITATION_USES, RESPONSES, UNITS
 from .questionnaire_store import PublishedVersion
 
 
@@ -120,16 +120,10 @@ def add_response_at_desk(
     now = now or utcnow()
     if database.autocommit is not None:
         params = _store_params(desk_code, new, now)
-        if then is None:
-            row = _store_in_one_statement(database.autocommit, params)
-            return None if row is None else Written(row[0], row[1], row[2], now)
-        with database.engine.begin() as connection:
-            found = connection.execute(_STORE_AT_DESK, params).first()
-            if found is None:
-                return None
-            written = Written(found[0], found[1], found[2], now)
-            then(connection, written)
-            return written
+        if then is not None:
+            params[_THEN] = then
+        row = _store_in_one_statement(database.autocommit, params)
+        return None if row is None else Written(row[0], row[1], row[2], now)
     with database.engine.begin() as connection:
         desk = connection.execute(_ACTIVE_DESK, {"code": desk_code}).first()
         if desk is None:
@@ -158,9 +152,32 @@ def _store_in_one_statement(
         return _run_store(engine, params)
 
 
+#: The key of ``params`` that carries the after-store hooks to :func:`_run_store` (so the
+#: retry above wraps the hooks' transaction as it wraps the lone statement).
+_THEN = "_then"
+
+
 def _run_store(engine: Engine, params: dict[str, object]) -> tuple[int, int, int] | None:
+    then = params.get(_THEN)
+    values = {key: value for key, value in params.items() if key != _THEN}
     with engine.connect() as connection:
-        row = connection.execute(_STORE_AT_DESK, params).first()
+        if then is None:
+            row = connection.execute(_STORE_AT_DESK, values).first()
+            return None if row is None else (row[0], row[1], row[2])
+        # The pool commits each statement by itself; the hooks' writes must commit or roll
+        # back with the response, so this one runs between an explicit BEGIN and COMMIT.
+        connection.exec_driver_sql("BEGIN")
+        try:
+            row = connection.execute(_STORE_AT_DESK, values).first()
+            if row is not None:
+                when = values["submitted_at"]
+                assert isinstance(when, datetime)
+                then(connection, Written(row[0], row[1], row[2], when))  # type: ignore[operator]
+            connection.exec_driver_sql("COMMIT")
+        except BaseException:
+            if not connection.invalidated:
+                connection.exec_driver_sql("ROLLBACK")
+            raise
         return None if row is None else (row[0], row[1], row[2])
 
 
@@ -180,6 +197,7 @@ def _response_row(new: NewResponse, now: datetime) -> dict[str, object]:
         "via_invitation": new.invitation_digest is not None,
         "source_digest": new.source_digest,
         "answers_vector": new.answers_vector,
+        "answer_codes": dict(new.answers.codes),
     }
 
 
@@ -190,17 +208,6 @@ def _insert(
         insert(RESPONSES).returning(RESPONSES.c.id),
         [{**_response_row(new, now), "desk_id": desk_id, "unit_id": unit_id}],
     ).scalar_one()
-    if new.answers.codes:
-        # An executemany of one cached statement: SQLAlchemy sends it to PostgreSQL in one
-        # pipeline. (A multi-row ``.values([...])`` is compiled afresh on every call, which
-        # cost more than the round trips it saved.)
-        connection.execute(
-            insert(ANSWERS),
-            [
-                {"response_id": response_id, "item": item, "code": code}
-                for item, code in new.answers.codes.items()
-            ],
-        )
     if new.answers.comment:
         connection.execute(
             insert(COMMENTS), [{"response_id": response_id, "text": new.answers.comment}]
@@ -231,18 +238,13 @@ _STORE_AT_DESK = text(
         INSERT INTO responses (
             uuid, desk_id, unit_id, service_id, channel, questionnaire_version_id, submitted_at,
             answered_at, duration_seconds, language, valid, flags, via_invitation,
-            source_digest, answers_vector
+            source_digest, answers_vector, answer_codes
         )
         SELECT :uuid, desk.id, desk.unit_id, :service_id, :channel, :questionnaire_version_id,
             :submitted_at, :answered_at, :duration_seconds, :language, :valid, :flags,
-            :via_invitation, :source_digest, :answers_vector
+            :via_invitation, :source_digest, :answers_vector, :answer_codes
         FROM desk
         RETURNING id, desk_id, unit_id
-    ), answer AS (
-        INSERT INTO answers (response_id, item, code)
-        SELECT response.id, given.item, given.code
-        FROM response,
-            unnest(CAST(:items AS VARCHAR[]), CAST(:codes AS SMALLINT[])) AS given (item, code)
     ), comment AS (
         INSERT INTO comments (response_id, text)
         SELECT response.id, CAST(:comment AS TEXT) FROM response
@@ -258,6 +260,7 @@ _STORE_AT_DESK = text(
     bindparam("uuid", type_=RESPONSES.c.uuid.type),
     bindparam("submitted_at", type_=RESPONSES.c.submitted_at.type),
     bindparam("answered_at", type_=RESPONSES.c.answered_at.type),
+    bindparam("answer_codes", type_=RESPONSES.c.answer_codes.type),
 )
 
 
@@ -265,8 +268,6 @@ def _store_params(desk_code: str, new: NewResponse, now: datetime) -> dict[str, 
     return {
         **_response_row(new, now),
         "desk_code": desk_code,
-        "items": list(new.answers.codes),
-        "codes": list(new.answers.codes.values()),
         "comment": new.answers.comment or None,
         "digest": new.invitation_digest,
         "used_on": now.date(),

@@ -3,19 +3,17 @@ item), built in SQL for the CSV export, the API and scoring; and the "excluded b
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 import questionnaires
 from questionnaires import Questionnaire
 
 from ..models.tables import (
-    ANSWERS,
     COMMENTS,
     DESKS,
     RESPONSES,
@@ -129,12 +127,15 @@ def item_columns(questionnaire: Questionnaire) -> tuple[list[str], list[str]]:
     return scored, profile
 
 
+def answer_code(code: str) -> Any:
+    """The response's code for item ``code`` in SQL (NULL when not answered), read from the
+    response's own row (``responses.answer_codes``)."""
+    return RESPONSES.c.answer_codes[code].as_integer()
+
+
 def pivot_columns(codes: list[str]) -> list[Any]:
-    """One column per item code, holding the response's code: the wide format built in SQL
-    (answers has one row per item, so MAX picks the only value)."""
-    # FILTER (PostgreSQL, SQLite 3.30+) feeds each column's aggregate only its own item's
-    # row: faster than MAX(CASE …), which feeds every row to every column.
-    return [func.max(ANSWERS.c.code).filter(ANSWERS.c.item == code).label(code) for code in codes]
+    """One column per item code, holding the response's code: the wide format built in SQL."""
+    return [answer_code(code).label(code) for code in codes]
 
 
 def responses_where(
@@ -164,40 +165,21 @@ def responses_select(
 ) -> Select[Any]:
     """Wide responses (system columns, then one column per item code), oldest first.
 
-    ``id_range`` (first, last response id) bounds both the responses and, explicitly, the
-    answers pivoted: the planner does not carry a range on responses over to answers, and
-    would otherwise scan every answer for each batch of an export.
+    ``id_range`` (first, last response id) bounds the responses (an export's batch).
     """
     where = [
         *(extra_where or []),
         *responses_where(unit_ids=unit_ids, start=start, end=end),
         *([VERSIONS.c.questionnaire == questionnaire_id] if questionnaire_id is not None else []),
     ]
-    answer_where = list(where)
     if id_range is not None:
         where.append(RESPONSES.c.id.between(*id_range))
-        answer_where += [
-            RESPONSES.c.id.between(*id_range),
-            ANSWERS.c.response_id.between(*id_range),
-        ]
-    pivot = (
-        select(ANSWERS.c.response_id, *pivot_columns(codes))
-        .select_from(
-            ANSWERS.join(RESPONSES, RESPONSES.c.id == ANSWERS.c.response_id).join(
-                VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id
-            )
-        )
-        .where(*answer_where)
-        .group_by(ANSWERS.c.response_id)
-        .subquery("wide")
-    )
     joined = (
         RESPONSES.join(UNITS, UNITS.c.id == RESPONSES.c.unit_id)
         .join(DESKS, DESKS.c.id == RESPONSES.c.desk_id)
         .join(VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id)
         .outerjoin(SERVICES, SERVICES.c.id == RESPONSES.c.service_id)
         .outerjoin(REVIEWS, REVIEWS.c.response_id == RESPONSES.c.id)
-        .outerjoin(pivot, pivot.c.response_id == RESPONSES.c.id)
     )
     extra: list[Any] = []
     if with_comment:
@@ -216,7 +198,7 @@ def responses_select(
             RESPONSES.c.valid.label("stored_valid"),
             RESPONSES.c.flags,
             REVIEWS.c.decision,
-            *[pivot.c[code] for code in codes],
+            *pivot_columns(codes),
             *extra,
         )
         .select_from(joined)
@@ -273,9 +255,7 @@ def very_dissatisfied_condition(questionnaire_codes: tuple[str, ...] = ()) -> An
     """Responses with a "Rất không hài lòng" (code 1) on the overall question or any criterion
     of a satisfaction-5 scale."""
     items = questionnaire_codes or tuple(_satisfaction_codes())
-    return RESPONSES.c.id.in_(
-        select(ANSWERS.c.response_id).where(and_(ANSWERS.c.item.in_(items), ANSWERS.c.code == 1))
-    )
+    return or_(*(answer_code(item) == 1 for item in sorted(items)))
 
 
 def _satisfaction_codes() -> set[str]:
@@ -312,13 +292,12 @@ def responses_page(
     ).all()
     if not page_ids:
         return total, []
-    answers: dict[int, dict[str, int]] = defaultdict(dict)
-    for response_id, item, code in session.execute(
-        select(ANSWERS.c.response_id, ANSWERS.c.item, ANSWERS.c.code).where(
-            ANSWERS.c.response_id.in_(page_ids)
+    answers: dict[int, dict[str, int]] = {
+        response_id: {item: int(code) for item, code in (codes or {}).items()}
+        for response_id, codes in session.execute(
+            select(RESPONSES.c.id, RESPONSES.c.answer_codes).where(RESPONSES.c.id.in_(page_ids))
         )
-    ):
-        answers[response_id][item] = code
+    }
     query = responses_select(
         [],
         unit_ids=unit_ids,
@@ -345,3 +324,74 @@ def responses_page(
         }
         for row in session.execute(query)
     ]
+
+
+# -- rows for the score summaries (services.score_store) --------------------------------------
+
+
+def decisions_of(connection: Any) -> dict[int, str]:
+    """Every review decision, by response id (few: only flagged responses are reviewed)."""
+    return {
+        int(response_id): str(decision)
+        for response_id, decision in connection.execute(
+            select(REVIEWS.c.response_id, REVIEWS.c.decision)
+        )
+    }
+
+
+def stored_rows(connection: Any, where: list[Any], *, batch: int, scored_items: Any) -> Any:
+    """Wide rows as the summaries are built from them, per questionnaire id, in id batches:
+    ``desk_id, unit_id, questionnaire_version_id, channel, decision, submitted_at, valid``
+    (the stored verdict), ``flags`` and the scored item columns of the current version."""
+    base = RESPONSES.join(VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id)
+    bounds = connection.execute(
+        select(VERSIONS.c.questionnaire, func.min(RESPONSES.c.id), func.max(RESPONSES.c.id))
+        .select_from(base)
+        .where(*where)
+        .group_by(VERSIONS.c.questionnaire)
+    ).all()
+    for questionnaire_id, low, high in bounds:
+        q = questionnaires.get(questionnaire_id)
+        codes = scored_items(q)
+        for first in range(int(low), int(high) + 1, batch):
+            last = min(first + batch - 1, int(high))
+            frame = _stored_batch(connection, where, questionnaire_id, codes, (first, last))
+            if len(frame):
+                yield questionnaire_id, frame
+
+
+def _stored_batch(
+    connection: Any, where: list[Any], questionnaire_id: str, codes: list[str], ids: tuple[int, int]
+) -> pd.DataFrame:
+    in_range = [
+        *where,
+        VERSIONS.c.questionnaire == questionnaire_id,
+        RESPONSES.c.id.between(*ids),
+    ]
+    query = (
+        select(
+            RESPONSES.c.id,
+            RESPONSES.c.desk_id,
+            RESPONSES.c.unit_id,
+            RESPONSES.c.questionnaire_version_id,
+            RESPONSES.c.channel,
+            func.coalesce(REVIEWS.c.decision, "").label("decision"),
+            RESPONSES.c.submitted_at,
+            RESPONSES.c.valid,
+            RESPONSES.c.flags,
+            *pivot_columns(codes),
+        )
+        .select_from(
+            RESPONSES.join(
+                VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id
+            ).outerjoin(REVIEWS, REVIEWS.c.response_id == RESPONSES.c.id)
+        )
+        .where(*in_range)
+    )
+    result = connection.execute(query)
+    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True)
+    frame["valid"] = frame["valid"].astype(bool)
+    for code in codes:
+        frame[code] = pd.to_numeric(frame[code], errors="coerce").astype(float)
+    return frame

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from survey_app.db import get_session
 from survey_app.models import (
-    Answer,
     AuditEvent,
     Comment,
     CommentFollowUp,
@@ -46,10 +45,12 @@ def _scores(app: Flask, token: str) -> list[Any]:
 def _counts(app: Flask) -> tuple[int, int, int, int]:
     with app.app_context():
         db = get_session()
-        return tuple(  # type: ignore[return-value]
+        responses, comments, follow_ups = (
             db.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Response, Answer, Comment, CommentFollowUp)
+            for model in (Response, Comment, CommentFollowUp)
         )
+        answers = sum(len(codes) for codes in db.scalars(select(Response.answer_codes)))
+        return responses, answers, comments, follow_ups
 
 
 @pytest.fixture
