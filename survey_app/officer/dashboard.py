@@ -100,6 +100,8 @@ def headline_for(card: Scorecard, names: dict[str, str]) -> dashboard.Headline:
         min_n=card.min_n,
         zone=str(current_app.config["TIME_ZONE"]),
         targets=dashboard.unit_targets(card),
+        view=card.view,
+        score_flagged=str(current_app.config.get("SCORE_FLAGGED", "exclude")),
     )
     for row in result.rows:
         row["label"] = (

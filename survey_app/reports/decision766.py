@@ -7,6 +7,7 @@ import io
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import load_workbook
@@ -68,7 +69,8 @@ def _title(board: Board) -> str:
 def add_sheet(workbook: bytes, board: Board) -> bytes:
     """The workbook with a sheet of group 5 per unit and the desks' response rates."""
     book = load_workbook(io.BytesIO(workbook))
-    sheet = book.create_sheet(SHEET)
+    # The tab is named in the interface's language; the sheet's own texts are Vietnamese for now.
+    sheet = book.create_sheet(_(SHEET))
     sheet["A1"] = _title(board)
     sheet["A1"].font = TITLE
     sheet["A2"] = board.label + (

@@ -19,7 +19,7 @@ import questionnaires
 from analysis import PoolingSettings
 
 from ..models import Unit
-from . import charts
+from . import charts, unit_history
 from .accounts import UnitTree
 from .collation import vi_key
 from .desk_drops import local_dates, zone_today
@@ -144,8 +144,13 @@ def headline(
     zone: str = "Asia/Ho_Chi_Minh",
     today: date | None = None,
     targets: Mapping[str, float] | None = None,
+    view: str = "today",
+    score_flagged: str = "exclude",
 ) -> Headline:
     """The headline of ``unit`` (and everything below it) pooled over ``forms``.
+
+    ``view`` and ``score_flagged`` pick the stored units (today's unit with the units merged
+    into it, or as it was) and the flagged-response rule exactly as the scorecard does.
 
     Each form is scored on its own by analysis/, then pooled element by element by
     :func:`analysis.pool_forms` (a single form pools to its own indices). The previous
@@ -157,13 +162,15 @@ def headline(
     window = days(min(previous.start, year_ago.start, current.start), current.end)
     start, _ = window.utc_bounds(zone)
     _, end = current.utc_bounds(zone)
-    ids = tree.subtree_ids(unit.id)
+    ids = set(unit_history.unit_ids_for(tree, unit.id, view))
     parts: dict[str, pd.DataFrame] = {}
     split: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     for form in forms:
         q = questionnaires.get(form)
-        rows = load_responses(session, q, unit_ids=ids, start=start, end=end)
+        rows = load_responses(
+            session, q, unit_ids=ids, start=start, end=end, score_flagged=score_flagged
+        )
         if not len(rows):
             continue
         scored = _score_spans(rows, q, [current, previous, year_ago], settings, zone)

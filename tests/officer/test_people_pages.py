@@ -33,7 +33,7 @@ def _kiosk(app: Flask, count: int = KIOSK_N, answers: dict[str, int] | None = No
         session = get_session()
         add_kiosk_responses(
             session,
-            ["QTAN1", "DBINH1"],
+            ["DAMHA1", "DAMHA2"],
             count,
             since=now - timedelta(hours=30),
             until=now - timedelta(hours=2),
@@ -47,7 +47,7 @@ def _headline(app: Flask, forms: tuple[str, ...]) -> dashboard.Headline:
         session = get_session()
         tree = accounts.UnitTree.load(session)
         return dashboard.headline(
-            session, tree, tree.by_code["QN-DH"], periods.current_year(ZONE), forms=forms
+            session, tree, tree.by_code["QN-DAMHA"], periods.current_year(ZONE), forms=forms
         )
 
 
@@ -79,7 +79,7 @@ def test_the_default_headline_counts_kiosk_responses_by_the_documented_rule(
     hl = (n_hl * float(service["HL"]["index"]) + KIOSK_N * 100) / (n_hl + KIOSK_N)  # type: ignore[arg-type]
     assert pooled["HL"]["index"] == pytest.approx(hl, abs=1e-9)
 
-    page = signed_in("damha").get("/officer/units/QN-DH").get_data(as_text=True)
+    page = signed_in("damha").get("/officer/units/QN-DAMHA").get_data(as_text=True)
     shown = f"{pooled['SIPAS']['index']:.1f}".replace(".", ",")
     assert f'<td class="strong">{shown}</td>' in page
     # One click away: the split by form and channel, with the kiosk's own row.
@@ -89,7 +89,7 @@ def test_the_default_headline_counts_kiosk_responses_by_the_documented_rule(
         r"Phiếu kiosk \(5 câu\)</th><td>Kiosk</td><td>40</td><td class=\"strong\">100,0", split
     )
     assert "Mã QR" in split
-    only = signed_in("damha").get("/officer/units/QN-DH?q=sipas-service").get_data(as_text=True)
+    only = signed_in("damha").get("/officer/units/QN-DAMHA?q=sipas-service").get_data(as_text=True)
     shown_service = f"{service['SIPAS']['index']:.1f}".replace(".", ",")
     assert f'<td class="strong">{shown_service}</td>' in only
 
@@ -103,20 +103,23 @@ def test_comparisons_say_what_they_compare_and_warn_when_the_other_period_is_thi
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
     client = signed_in("damha")
-    # A finished month of the demo year: both sides named; a year earlier there is nothing.
+    # A finished month of the demo year: both sides named.
     month = _month_back(2)
-    page = client.get(f"/officer/units/QN-DH?period={month.display}").get_data(as_text=True)
+    page = client.get(f"/officer/units/QN-DAMHA?period={month.display}").get_data(as_text=True)
     before = month.previous()
     assert f"Kỳ trước: so sánh {month.display} với {before.display}." in page
     assert (
         f"Cùng kỳ năm trước: so sánh {month.display} với {month.same_span_last_year().display}."
         in page
     )
+    # The demo's history starts in January 2024: 2024 has no year before it to compare with.
+    first = periods.parse("2024")
+    page = client.get(f"/officer/units/QN-DAMHA?period={first.display}").get_data(as_text=True)
     assert "kỳ so sánh không có phiếu nào" in page
     # The running year is compared over the same span, not with a whole year.
     today = datetime.now(ZoneInfo(ZONE)).date()
     year = periods.current_year(ZONE)
-    page = client.get("/officer/units/QN-DH").get_data(as_text=True)
+    page = client.get("/officer/units/QN-DAMHA").get_data(as_text=True)
     if today < year.end:
         span = f"01/01/{today.year}–{today:%d/%m/%Y}"
         a_year_ago = f"01/01/{today.year - 1}–{today.replace(year=today.year - 1):%d/%m/%Y}"
@@ -145,7 +148,7 @@ def test_a_thin_previous_period_is_flagged_with_its_count(demo: Flask) -> None:
 def test_the_period_box_takes_what_the_app_prints(
     signed_in: Callable[[str | None], FlaskClient], period: str, heading: str
 ) -> None:
-    response = signed_in("damha").get("/officer/units/QN-DH", query_string={"period": period})
+    response = signed_in("damha").get("/officer/units/QN-DAMHA", query_string={"period": period})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert f"<small>kỳ {heading}</small>" in page
@@ -155,7 +158,7 @@ def test_the_period_box_takes_what_the_app_prints(
 def test_a_period_that_names_nothing_says_what_is_expected(
     signed_in: Callable[[str | None], FlaskClient],
 ) -> None:
-    response = signed_in("damha").get("/officer/units/QN-DH?period=13/2026")
+    response = signed_in("damha").get("/officer/units/QN-DAMHA?period=13/2026")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "05/2026" in page and "Q2/2026" in page and "Về trang chỉ số" in page
@@ -164,14 +167,15 @@ def test_a_period_that_names_nothing_says_what_is_expected(
 def test_units_are_listed_parent_first_in_vietnamese_order(
     signed_in: Callable[[str | None], FlaskClient],
 ) -> None:
-    page = signed_in("damha").get("/officer/comments").get_data(as_text=True)
+    page = signed_in("admin").get("/officer/comments").get_data(as_text=True)
     select = page[page.index('id="f-unit"') : page.index("</select>", page.index('id="f-unit"'))]
     names = re.findall(r"<option value=\"[^\"]+\"[^>]*>([^<]+)</option>", select)
-    assert names[0] == "Huyện Đầm Hà"
-    assert names[1].startswith("Trung tâm")  # the district's centre, then its communes
+    assert names[0] == "Tỉnh Quảng Ninh"
+    assert names[1].startswith("Trung tâm")  # the province's centre, then its communes
     communes = [n for n in names if n.startswith("Xã ")]
-    assert communes.index("Xã Đại Bình") < communes.index("Xã Tân Lập")
-    assert communes.index("Xã Dực Yên") < communes.index("Xã Đại Bình")
+    # Đ sorts after D and before Q in Vietnamese (by code point it would come after Z).
+    assert communes.index("Xã Đầm Hà") < communes.index("Xã Quảng Hà")
+    assert communes.index("Xã Quảng Hà") < communes.index("Xã Quảng Tân")
 
 
 def test_a_new_api_token_has_no_default_scope(
@@ -195,7 +199,7 @@ def test_a_new_api_token_has_no_default_scope(
 @pytest.mark.parametrize(
     ("who", "path", "status", "back"),
     [
-        ("quangtan", "/officer/units/QN-DH-DBINH", 403, "/officer/"),
+        ("quangtan", "/officer/units/QN-DAMHA", 403, "/officer/"),
         ("damha", "/officer/units/KHONG-CO", 404, "/officer/"),
         ("damha", "/officer/desks/KHONGCO", 404, "/officer/"),
         (None, "/khong-co-trang-nay", 404, "/"),
@@ -220,7 +224,7 @@ def test_the_excel_report_is_in_words_with_a_codebook_filters_and_every_desk(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
     response = signed_in("damha").get(
-        f"/officer/reports/units/QN-DH.xlsx?period={periods.current_year(ZONE).label}"
+        f"/officer/reports/units/QN-DAMHA.xlsx?period={periods.current_year(ZONE).label}"
     )
     book = load_workbook(io.BytesIO(response.get_data()))
     # No TRUE/FALSE anywhere, no level codes, no "rho".
@@ -243,14 +247,14 @@ def test_the_excel_report_is_in_words_with_a_codebook_filters_and_every_desk(
     rows = [
         dict(zip(headers, r, strict=True)) for r in summary.iter_rows(min_row=5, values_only=True)
     ]
-    assert rows[0]["Mã đơn vị"] == "QN-DH"
+    assert rows[0]["Mã đơn vị"] == "QN-DAMHA"
     ranks = [r["Hạng"] for r in rows[1:]]
     ranked = [r for r in ranks if r is not None]
     assert ranked == sorted(ranked) and ranks[: len(ranked)] == ranked
     # The district's desks sheet lists the desks of its communes and centre.
     desks = list(book["Quầy"].iter_rows(min_row=2, values_only=True))
-    assert {"QTAN1", "DBINH1", "DH01"} <= {r[0] for r in desks}
-    assert {r[2] for r in desks} >= {"Xã Quảng Tân", "Xã Đại Bình"}
+    assert {"DAMHA1", "DAMHA2", "DAMHA4"} <= {r[0] for r in desks}
+    assert "Điểm tiếp nhận Tân Bình" in {r[2] for r in desks}
 
 
 def test_the_pdf_writes_numbers_as_the_dashboard_and_counts_its_pages(
@@ -258,7 +262,7 @@ def test_the_pdf_writes_numbers_as_the_dashboard_and_counts_its_pages(
 ) -> None:
     if not (shutil.which("pdftotext") and shutil.which("pdfinfo")):
         pytest.skip("poppler-utils (pdftotext, pdfinfo) is not installed")
-    pdf = signed_in("damha").get("/officer/reports/units/QN-DH.pdf").get_data()
+    pdf = signed_in("damha").get("/officer/reports/units/QN-DAMHA.pdf").get_data()
     path = tmp_path / "r.pdf"
     path.write_bytes(pdf)
     pages = int(
@@ -283,7 +287,7 @@ def test_the_csv_offers_words_or_codes_with_local_times(
 ) -> None:
     _kiosk(demo, 3)
     client = signed_in("damha")
-    words = client.get("/officer/reports/units/QN-DH/responses.csv?format=labels").get_data(
+    words = client.get("/officer/reports/units/QN-DAMHA/responses.csv?format=labels").get_data(
         as_text=True
     )
     header, first = words.lstrip("\ufeff").splitlines()[:2]
@@ -292,7 +296,7 @@ def test_the_csv_offers_words_or_codes_with_local_times(
     assert re.match(r"\d+,\d\d/\d\d/\d{4} \d\d:\d\d:\d\d,", first)
     assert "Rất hài lòng" in words and "Phiếu kiosk (5 câu)" in words and ",Kiosk," in words
     assert not re.search(r"\d{4}-\d\d-\d\dT", words)
-    codes = client.get("/officer/reports/units/QN-DH/responses.csv").get_data(as_text=True)
+    codes = client.get("/officer/reports/units/QN-DAMHA/responses.csv").get_data(as_text=True)
     line = codes.lstrip("\ufeff").splitlines()[1]
     assert re.match(r"\d+,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00,", line)
     assert "Z," not in codes
@@ -314,16 +318,17 @@ def test_the_pdf_is_english_when_the_interface_is(
     if not shutil.which("pdftotext"):
         pytest.skip("poppler-utils (pdftotext) is not installed")
     client = signed_in("damha")
-    client.get("/officer/units/QN-DH?lang=en")  # the language choice is kept in a cookie
+    client.get("/officer/units/QN-DAMHA?lang=en")  # the language choice is kept in a cookie
     path = tmp_path / "en.pdf"
-    path.write_bytes(client.get("/officer/reports/units/QN-DH.pdf").get_data())
+    path.write_bytes(client.get("/officer/reports/units/QN-DAMHA.pdf").get_data())
     text = subprocess.run(
         ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "Monthly trend (12 months)" in text and "Vietnam time (UTC+7)" in text
     assert re.search(r"Page 1/\d", text) and "Xu hướng theo tháng" not in text
-    book = load_workbook(io.BytesIO(client.get("/officer/reports/units/QN-DH.xlsx").get_data()))
-    assert book.sheetnames[0] == "Summary" and book.sheetnames[-1] == "Codebook"
+    book = load_workbook(io.BytesIO(client.get("/officer/reports/units/QN-DAMHA.xlsx").get_data()))
+    assert book.sheetnames[0] == "Summary" and "Codebook" in book.sheetnames
+    assert book.sheetnames[-1] == "Decision 766 group 5"
     assert [c.value for c in book["Summary"][4]][-3:] == [
         "Below minimum sample",
         "Responses received",
@@ -337,7 +342,7 @@ def test_a_target_typed_as_printed_is_stored_as_scores_name_it(
     demo: Flask, signed_in: Callable[[str | None], FlaskClient]
 ) -> None:
     client = signed_in("damha")
-    data = {"unit": "QN-DH", "code": "SIPAS", "value": "90"}
+    data = {"unit": "QN-DAMHA", "code": "SIPAS", "value": "90"}
     assert client.post("/officer/targets", data={**data, "period": "Q2/2026"}).status_code == 302
     refused = client.post("/officer/targets", data={**data, "period": "01/05/2026 - 20/05/2026"})
     assert refused.status_code == 400
