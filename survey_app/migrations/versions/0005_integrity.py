@@ -19,19 +19,21 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ADD/DROP COLUMN on every backend (SQLite 3.35+ does both in place): SQLite's batch mode
+# copies and drops the table, and dropping "responses" would cascade to its answers and comments.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("responses") as batch:
-        batch.add_column(sa.Column("source_digest", sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column("answers_vector", sa.String(length=64), nullable=True))
+    op.add_column("responses", sa.Column("source_digest", sa.String(length=16), nullable=True))
+    op.add_column("responses", sa.Column("answers_vector", sa.String(length=64), nullable=True))
     op.create_index("ix_responses_source_digest", "responses", ["source_digest", "submitted_at"])
-    with op.batch_alter_table("kiosk_devices") as batch:
-        batch.add_column(sa.Column("heartbeat_at", UTCDateTime(timezone=True), nullable=True))
+    op.add_column(
+        "kiosk_devices", sa.Column("heartbeat_at", UTCDateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("kiosk_devices") as batch:
-        batch.drop_column("heartbeat_at")
+    op.drop_column("kiosk_devices", "heartbeat_at")
     op.drop_index("ix_responses_source_digest", table_name="responses")
-    with op.batch_alter_table("responses") as batch:
-        batch.drop_column("answers_vector")
-        batch.drop_column("source_digest")
+    op.drop_column("responses", "answers_vector")
+    op.drop_column("responses", "source_digest")
