@@ -226,7 +226,7 @@ COUNT_COLUMNS = [
 
 def _period_tables(
     session: Session,
-    tree: UnitTree,
+    history: unit_history.ReportMap,
     ids: set[int],
     tree_frame: pd.DataFrame,
     main: analysis.ScoreResult,
@@ -240,10 +240,12 @@ def _period_tables(
         # (reported to analysis/), and there is nothing to rank.
         empty = empty_tidy(("unit_code", "period"))
         return empty, empty, pd.DataFrame(columns=COUNT_COLUMNS)
-    # A district's public administration center is not ranked among its communes.
+    # Communes, wards and special zones that existed in the period are ranked; service points
+    # (a centre, a branch) and former districts are not.
+    ranked_in = {p.label: history.rankable(p.start, p.end) for p in (previous, period)}
     rankable = [
-        code in tree.by_code and tree.by_code[code].kind != "center"
-        for code in main.table["unit_code"]
+        code in ranked_in.get(label, ())
+        for code, label in zip(main.table["unit_code"], main.table["period"], strict=True)
     ]
     ranks = analysis.rank_units(
         dataclasses.replace(main, table=main.table.loc[rankable]), units=tree_frame
@@ -285,7 +287,8 @@ def build_scorecard_from_summaries(
     # The summaries hold the rule that counts flagged responses awaiting review, and a unit's
     # own subtree; anything else (the default rule of issue 11, a unit with merged
     # predecessors, the old map) is scored from the rows until the summaries learn it.
-    if score_flagged != "include" or set(unit_history.unit_ids_for(tree, unit.id, view)) != ids:
+    history = unit_history.report_map(tree, unit, view)
+    if score_flagged != "include" or set(history.unit_ids) != ids or history.relabel_codes:
         return build_scorecard(
             session,
             tree,
@@ -319,7 +322,7 @@ def build_scorecard_from_summaries(
         )
     settings = settings_for(min_n)
     previous = period.previous()
-    tree_frame = units_frame(tree, unit)
+    tree_frame = history.units_frame()
     official = read.official
     both = [previous.as_range(), period.as_range()]
     main = (
@@ -342,7 +345,7 @@ def build_scorecard_from_summaries(
             timezone=zone,
         )
     )
-    current, before, counts = _period_tables(session, tree, ids, tree_frame, main, period)
+    current, before, counts = _period_tables(session, history, ids, tree_frame, main, period)
 
     in_period = _between(official, period.start, period.end)
     kept = empty_tidy(())
@@ -358,7 +361,7 @@ def build_scorecard_from_summaries(
     trend = _summary_trend(
         _between(official, window.trend[0].start, period.end), q, window.trend, settings
     )
-    own = _where(in_period, in_period.table["unit_code"] == unit.code)
+    own = _where(in_period, in_period.table["unit_code"].isin(history.service_point_codes()))
     desks = (
         summaries.score_summaries(own, q, by=["desk_code"], settings=settings).to_frame()
         if _rows(own)
@@ -380,6 +383,8 @@ def build_scorecard_from_summaries(
         drops=drops,
         min_n=min_n,
         months=[m.label for m in window.trend],
+        view=history.view,
+        rolled_in=history.rolled_in(min(previous.start, window.trend[0].start), period.end),
     )
 
 
@@ -505,41 +510,7 @@ def build_scorecard(
         settings=settings,
         timezone=zone,
     )
-    if main.table.empty:
-        # No response in either period. analysis.rank_units cannot rank an empty table
-        # (reported to analysis/), and there is nothing to rank.
-        current = before = empty_tidy(("unit_code", "period"))
-        counts = pd.DataFrame(
-            columns=[
-                "unit_code",
-                "period",
-                "received",
-                "scored",
-                "invalid",
-                "marked_not_valid",
-                "flagged",
-                "flag_excluded",
-            ]
-        )
-    else:
-        # Communes, wards and special zones that existed in the period are ranked; service
-        # points (a centre, a branch) and former districts are not.
-        ranked_in = {p.label: history.rankable(p.start, p.end) for p in (previous, period)}
-        rankable = [
-            code in ranked_in.get(label, ())
-            for code, label in zip(main.table["unit_code"], main.table["period"], strict=True)
-        ]
-        ranks = analysis.rank_units(
-            dataclasses.replace(main, table=main.table.loc[rankable]), units=tree_frame
-        )
-        targets = analysis.join_targets(main, targets_frame(session, ids))
-        changes = compare(main)
-        tidy = analysis.tidy_scores(main, targets=targets, ranks=ranks, changes=changes)
-        current = tidy[tidy["period"] == period.label].reset_index(drop=True)
-        before = tidy[tidy["period"] == previous.label].reset_index(drop=True)
-        counts = main.responses
-        counts = counts[counts["period"] == period.label].reset_index(drop=True)
-
+    current, before, counts = _period_tables(session, history, ids, tree_frame, main, period)
     in_period = rows[local_dates(rows, zone).between(period.start, period.end)]
     kept = empty_tidy(())
     driver_table = pd.DataFrame()
