@@ -14,11 +14,10 @@ import pytest
 from sqlalchemy import Engine, MetaData, Table, inspect, select, text
 from sqlalchemy.orm import Session
 
-from survey_app.models.tables import RESPONSES
-
 from survey_app import migrate
 from survey_app.db import make_engine
 from survey_app.models import Unit
+from survey_app.models.tables import RESPONSES
 from survey_app.services import periods, scorecards, unit_history
 from survey_app.services.accounts import UnitTree
 from survey_app.services.questionnaire_store import publish_shipped
