@@ -93,6 +93,15 @@ DEFAULTS: dict[str, object] = {
     "DROP_ALERT_MIN_N": 5,
     # The largest page of raw responses the JSON API returns.
     "API_MAX_PAGE_SIZE": 1000,
+    # -- exports built in the background (README "Exports of all responses") --
+    # Folder of the files (default: exports/ in the instance folder).
+    "EXPORT_FOLDER": None,
+    # A running job that has not reported progress for this long died with its process.
+    "EXPORT_STALE_SECONDS": 120,
+    # Files (and their jobs' links) are removed this long after they were made.
+    "EXPORT_KEEP_HOURS": 48,
+    # The CSV link streams the file at once up to this many responses; beyond, it starts a job.
+    "CSV_STREAM_MAX_ROWS": 100_000,
 }
 
 

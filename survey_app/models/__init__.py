@@ -1,6 +1,7 @@
 """The database models (SQLAlchemy 2.0, typed)."""
 
 from .base import Base, UTCDateTime, utcnow
+from .exports import ExportJob
 from .field import UNIT_KINDS, Desk, Service, Unit
 from .kiosk import Enrolment, KioskDevice, KioskSubmission
 from .officers import ROLES, ApiToken, AuditEvent, Officer
@@ -22,6 +23,7 @@ __all__ = [
     "CommentFollowUp",
     "Desk",
     "Enrolment",
+    "ExportJob",
     "InvitationUse",
     "KioskDevice",
     "KioskSubmission",

@@ -72,7 +72,8 @@ def labels(questionnaire: Questionnaire) -> dict[str, str]:
 
 
 @bp.context_processor
-def _names() -> dict[str, Any]:
+def workspace_names() -> dict[str, Any]:
+    """Names the workspace pages show (roles, quadrants): also given to the reports pages."""
     from flask_babel import gettext as _
 
     return {

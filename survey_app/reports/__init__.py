@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import exports, routes  # noqa: E402,F401

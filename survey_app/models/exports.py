@@ -1,0 +1,69 @@
+"""Exports built in the background (the CSV of all responses): one row per job, its state and
+progress, and the indexes the officer's long lists (comments, review queue) read slices by."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, UTCDateTime, utcnow
+from .responses import BigId, Response
+
+#: The states of a job. ``running`` with a heartbeat older than the limit is read as failed
+#: (its process died); ``expired`` jobs had their file removed by the clean-up.
+EXPORT_STATES = ("queued", "running", "done", "failed", "expired")
+
+
+class ExportJob(Base):
+    """A file an officer asked for, built apart from the request that asked.
+
+    ``token`` names the job in every link and, hashed into nothing else, is the file's name on
+    disk: 32 random bytes, so neither a link nor a file can be guessed from another.
+    """
+
+    __tablename__ = "export_jobs"
+    __table_args__ = (Index(None, "unit_id", "created_at"), Index(None, "status", "created_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="responses_csv")
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    #: The period asked for ("all" or a label such as 2026-Q2) and its bounds in UTC.
+    period: Mapped[str] = mapped_column(String(16), default="all")
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    #: Responses in scope when the job started (the file must end with exactly this many).
+    rows_expected: Mapped[int | None] = mapped_column(BigInteger)
+    rows_written: Mapped[int] = mapped_column(BigInteger, default=0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: The name the officer's browser saves the file under.
+    download_name: Mapped[str] = mapped_column(String(120))
+    error: Mapped[str] = mapped_column(Text, default="")
+    #: The process that runs the job (``host:pid``), for the operator.
+    worker: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Seconds the job took to write its file (for the officer's "how long" and the bench).
+    seconds: Mapped[int | None] = mapped_column(Integer)
+
+
+# -- indexes of the officer's long lists (issue 10: slices, not the whole history) -----------
+# The review queue lists flagged responses of some units newest first: a partial index holds
+# only the flagged ones (about 1%), in the order of the page.
+FLAGGED_INDEX = Index(
+    "ix_responses_flagged_unit_newest",
+    Response.unit_id,
+    Response.submitted_at.desc(),
+    Response.id.desc(),
+    postgresql_where=text("flags <> ''"),
+    sqlite_where=text("flags <> ''"),
+)
+# Comments of some units newest first, and one desk's newest first: the responses' own
+# (unit_id, submitted_at) and (desk_id, submitted_at) indexes serve those; the
+# "very dissatisfied" filter reads answers by (item, code), indexed since 0001.
