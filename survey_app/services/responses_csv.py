@@ -184,9 +184,7 @@ def chunks(
         .order_by(RESPONSES.c.id)
     )
 
-    packed = session.get_bind().dialect.name == "postgresql"
-
-    def batch_query(first: int, last: int, count: int) -> Any:
+    def batch_query(first: int, last: int) -> Any:
         return responses_select(
             codes,
             unit_ids=unit_ids,
@@ -195,13 +193,9 @@ def chunks(
             questionnaire_id=questionnaire_id,
             with_comment=True,
             id_range=(first, last),
-            # At least half the ids of the range are in scope (a whole province, a big
-            # district): pivot the range's answers without joining responses first.
-            dense=(last - first + 1) <= 2 * count,
-            packed=packed,
         )
 
-    if packed:
+    if session.get_bind().dialect.name == "postgresql":
         yield from _copy_batches(session, id_query, batch, batch_query, codes)
         return
     last = 0
@@ -210,8 +204,7 @@ def chunks(
         if not batch_ids:
             break
         first, last = batch_ids[0], batch_ids[-1]
-        query = batch_query(first, last, len(batch_ids))
-        data = _python_csv(session, query, codes, buffer, writer)
+        data = _python_csv(session, batch_query(first, last), codes, buffer, writer)
         yield data, len(batch_ids)
         session.expunge_all()
 
@@ -233,7 +226,7 @@ def _copy_batches(
     session: Session,
     id_query: Any,
     batch: int,
-    batch_query: Callable[[int, int, int], Any],
+    batch_query: Callable[[int, int], Any],
     codes: list[str],
 ) -> Iterator[tuple[bytes, int]]:
     """PostgreSQL: each batch written as CSV by the server, two batches at a time.
@@ -246,8 +239,8 @@ def _copy_batches(
     engine = connection.engine
     dialect = connection.dialect
 
-    def statement(first: int, last: int, count: int) -> tuple[str, dict[str, Any]]:
-        compiled = _copy_statement(batch_query(first, last, count), codes).compile(
+    def statement(first: int, last: int) -> tuple[str, dict[str, Any]]:
+        compiled = _copy_statement(batch_query(first, last), codes).compile(
             dialect=dialect, compile_kwargs={"render_postcompile": True}
         )
         return f"COPY ({compiled}) TO STDOUT (FORMAT csv)", compiled.params
@@ -272,7 +265,7 @@ def _copy_batches(
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="csv-export") as pool:
         pending: deque[tuple[Any, int]] = deque()
         for first, last, count in bounds:
-            pending.append((pool.submit(run, statement(first, last, count)), count))
+            pending.append((pool.submit(run, statement(first, last)), count))
             if len(pending) > 2:
                 future, rows = pending.popleft()
                 yield future.result(), rows

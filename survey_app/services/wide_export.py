@@ -8,21 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    Integer,
-    Select,
-    String,
-    and_,
-    case,
-    cast,
-    column,
-    func,
-    literal,
-    select,
-    values,
-)
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 import questionnaires
@@ -103,67 +89,6 @@ def pivot_columns(codes: list[str]) -> list[Any]:
     return [func.max(ANSWERS.c.code).filter(ANSWERS.c.item == code).label(code) for code in codes]
 
 
-#: Packed pivot (PostgreSQL): answers per 64-bit word, 8 bits an item (code + 1; 0: none).
-SLOTS_PER_WORD = 7
-SLOT_BITS = 8
-
-
-def packed_pivot(
-    codes: list[str], where: list[Any], *, with_responses: bool = True
-) -> tuple[Any, list[Any]]:
-    """The answers of the responses ``where`` selects, pivoted with one aggregate per 7 items.
-
-    Each item has a slot of 8 bits in one of ``ceil(len(codes) / 7)`` bigints; a response's
-    word is the ``bit_or`` of ``(code + 1) << shift`` over its answers (one row per item, so
-    the slots never overlap), and each item's code is read back as
-    ``nullif((word >> shift) & 255, 0) - 1`` (NULL when not answered). For codes 0..254 (the
-    scales have at most 10 codes) it gives exactly what :func:`pivot_columns` gives, with a
-    handful of aggregates instead of one per item (sipas-2023 has 92): the CSV export's
-    pivot is 1.5-2.7 times faster on PostgreSQL. Returns (subquery ``wide`` with
-    ``response_id, w0, w1, …``, one labelled column per code to select from it).
-    ``with_responses``: the answers are joined to their responses and questionnaire versions,
-    which ``where`` may then name (without: ``where`` names answers only).
-    """
-    slots = values(
-        column("item", String), column("word", Integer), column("shift", Integer), name="slots"
-    ).data(
-        [
-            (code, k // SLOTS_PER_WORD, (k % SLOTS_PER_WORD) * SLOT_BITS)
-            for k, code in enumerate(codes)
-        ]
-    )
-    words = -(-len(codes) // SLOTS_PER_WORD)
-    source = ANSWERS.join(slots, slots.c.item == ANSWERS.c.item)
-    if with_responses:
-        source = source.join(RESPONSES, RESPONSES.c.id == ANSWERS.c.response_id).join(
-            VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id
-        )
-    shifted = cast(ANSWERS.c.code + 1, BigInteger).op("<<")(slots.c.shift)
-    wide = (
-        select(
-            ANSWERS.c.response_id,
-            *[func.bit_or(shifted).filter(slots.c.word == w).label(f"w{w}") for w in range(words)],
-        )
-        .select_from(source)
-        .where(*where)
-        .group_by(ANSWERS.c.response_id)
-        .subquery("wide")
-    )
-    cells = [
-        (
-            func.nullif(
-                wide.c[f"w{k // SLOTS_PER_WORD}"]
-                .op(">>")((k % SLOTS_PER_WORD) * SLOT_BITS)
-                .op("&")(255),
-                0,
-            )
-            - 1
-        ).label(code)
-        for k, code in enumerate(codes)
-    ]
-    return wide, cells
-
-
 def responses_where(
     *, unit_ids: set[int] | None, start: datetime | None, end: datetime | None
 ) -> list[Any]:
@@ -188,18 +113,12 @@ def responses_select(
     extra_where: list[Any] | None = None,
     with_comment: bool = False,
     id_range: tuple[int, int] | None = None,
-    dense: bool = False,
-    packed: bool = False,
 ) -> Select[Any]:
     """Wide responses (system columns, then one column per item code), oldest first.
 
     ``id_range`` (first, last response id) bounds both the responses and, explicitly, the
-    answers pivoted and the comments joined: the planner does not carry a range on responses
-    over to the other tables, and would otherwise scan them whole for each batch of an
-    export. ``dense`` (with ``id_range``): nearly every response in the range is wanted, so
-    the answers are pivoted by the range alone (one index range scan, no join), and the
-    outer join keeps only the wanted ones. ``packed`` (PostgreSQL): the pivot of
-    :func:`packed_pivot`.
+    answers pivoted: the planner does not carry a range on responses over to answers, and
+    would otherwise scan every answer for each batch of an export.
     """
     where = [
         *(extra_where or []),
@@ -213,31 +132,17 @@ def responses_select(
             RESPONSES.c.id.between(*id_range),
             ANSWERS.c.response_id.between(*id_range),
         ]
-    if packed and codes:
-        if dense and id_range is not None:
-            range_only = [ANSWERS.c.response_id.between(*id_range)]
-            pivot, cells = packed_pivot(codes, range_only, with_responses=False)
-        else:
-            pivot, cells = packed_pivot(codes, answer_where)
-    elif dense and id_range is not None:
-        pivot = (
-            select(ANSWERS.c.response_id, *pivot_columns(codes))
-            .where(ANSWERS.c.response_id.between(*id_range))
-            .group_by(ANSWERS.c.response_id)
-            .subquery("wide")
-        )
-    else:
-        pivot = (
-            select(ANSWERS.c.response_id, *pivot_columns(codes))
-            .select_from(
-                ANSWERS.join(RESPONSES, RESPONSES.c.id == ANSWERS.c.response_id).join(
-                    VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id
-                )
+    pivot = (
+        select(ANSWERS.c.response_id, *pivot_columns(codes))
+        .select_from(
+            ANSWERS.join(RESPONSES, RESPONSES.c.id == ANSWERS.c.response_id).join(
+                VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id
             )
-            .where(*answer_where)
-            .group_by(ANSWERS.c.response_id)
-            .subquery("wide")
         )
+        .where(*answer_where)
+        .group_by(ANSWERS.c.response_id)
+        .subquery("wide")
+    )
     joined = (
         RESPONSES.join(UNITS, UNITS.c.id == RESPONSES.c.unit_id)
         .join(DESKS, DESKS.c.id == RESPONSES.c.desk_id)
@@ -249,7 +154,7 @@ def responses_select(
     extra: list[Any] = []
     if with_comment:
         on = COMMENTS.c.response_id == RESPONSES.c.id
-        if id_range is not None:
+        if id_range is not None:  # as for answers: else every batch scans all comments
             on = and_(on, COMMENTS.c.response_id.between(*id_range))
         joined = joined.outerjoin(COMMENTS, on)
         extra.append(COMMENTS.c.text.label("comment"))
@@ -266,7 +171,7 @@ def responses_select(
             RESPONSES.c.valid.label("stored_valid"),
             RESPONSES.c.flags,
             REVIEWS.c.decision,
-            *(cells if packed and codes else [pivot.c[code] for code in codes]),
+            *[pivot.c[code] for code in codes],
             *extra,
         )
         .select_from(joined)
