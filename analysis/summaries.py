@@ -11,7 +11,7 @@ gives exactly what :func:`analysis.score` gives on the raw rows.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -1032,3 +1032,133 @@ def summary_drivers(
         performance_split,
         importance_split,
     )
+
+
+class ResponseSums:
+    """The summary sums of one response at a time: a fast path of :func:`build_summaries`
+    for keeping stored summaries current as each response arrives (no DataFrame).
+
+    ``vector(codes)`` gives the response's number columns in the order of :attr:`columns`
+    (that of :func:`number_columns`, unweighted) and whether it passes the validity rule;
+    adding it to the cell its grain and status name equals rebuilding that cell.
+
+    Parameters
+    ----------
+    questionnaire : Questionnaire or str
+    overall_item : str, optional
+        As for :func:`build_summaries`.
+    settings : ScoringSettings, optional
+        As for :func:`build_summaries`.
+
+    Notes
+    -----
+    With slot s = code + 1 (0: no answer), a_j = ``answered[s_j]`` and y_j = ``score[s_j]``
+    of item j's measure: ``n__j__c`` = 1 for the code given, ``node_n__v`` = 1 when some
+    a_j = 1 under node v, ``yy/ya/ay/aa__j__k`` = y_j y_k, y_j a_k, a_j y_k, a_j a_k and
+    ``hl__j__x__y`` = 1 for the codes given to item j and the overall question.
+
+    Examples
+    --------
+    >>> one = ResponseSums("sipas-kiosk")
+    >>> valid, values = one.vector({"HL_TC": 5, "HL_TT": 4, "HL_CC": 2, "HL_KQ": 5,
+    ...                             "HL_PA": 0, "HL": 4})
+    >>> int(values[one.columns.index("yy__HL_TC__HL_TT")])
+    1
+    """
+
+    def __init__(
+        self,
+        questionnaire: Questionnaire | str,
+        *,
+        overall_item: str | None = None,
+        settings: ScoringSettings | None = None,
+    ) -> None:
+        q = resolve_questionnaire(questionnaire)
+        settings = resolve_settings(settings)
+        plan = build_plan(q, _build_settings(settings))
+        self.plan = plan
+        self.overall = overall_question(q, overall_item, required=False)
+        names = number_columns(plan, False, self.overall)
+        self.columns: list[str] = [c for kind in names.values() for c in kind]
+        index = {c: k for k, c in enumerate(self.columns)}
+        self._index = index
+        self._count_at = [
+            {code: index[f"n{SEP}{name}{SEP}{code}"] for code in codes}
+            for name, codes in zip(plan.columns, plan.allowed, strict=True)
+        ]
+        self._allowed = [set(codes) for codes in plan.allowed]
+        criteria = _criteria(plan)
+        self._criteria = [
+            (plan.measures[m].column, plan.measures[m].answered, plan.measures[m].score)
+            for m in criteria
+        ]
+        self._pairs = [
+            (
+                j,
+                k,
+                [
+                    index[f"{kind}{SEP}{plan.columns[cj]}{SEP}{plan.columns[ck]}"]
+                    for kind in ("yy", "ya", "ay", "aa")
+                ],
+            )
+            for j, (cj, _, _) in enumerate(self._criteria)
+            for k, (ck, _, _) in enumerate(self._criteria)
+            if j < k
+        ]
+        self._node_at = [index[f"node_n{SEP}{node.code}"] for node in plan.nodes]
+        self._hl: list[tuple[int, str, list[int]]] = []
+        if self.overall is not None:
+            self._y_scale = _scale(q, self.overall)
+            self._y_column = plan.column_position(self.overall)
+            for m in criteria:
+                measure = plan.measures[m]
+                self._hl.append((measure.column, measure.code, _scale(q, measure.code)))
+
+    def vector(self, codes: Mapping[str, int | None]) -> tuple[bool, FloatArray]:
+        """(passes the validity rule, the number columns) of one response's ``codes``
+        (item code to answer code; a missing item or None is no answer)."""
+        plan = self.plan
+        given: list[int] = []
+        for j, name in enumerate(plan.columns):
+            code = codes.get(name)
+            if code is None:
+                given.append(-1)
+                continue
+            if code not in self._allowed[j]:
+                raise DataError(f"code {code} is out of range", column=name, value=code)
+            given.append(int(code))
+        out = np.zeros(len(self.columns))
+        out[0] = 1
+        for j, code in enumerate(given):
+            if code >= 0:
+                out[self._count_at[j][code]] += 1
+        a = [float(ans[given[c] + 1]) for c, ans, _ in self._criteria]
+        y = [float(score[given[c] + 1]) for c, _, score in self._criteria]
+        for j, k, (yy, ya, ay, aa) in self._pairs:
+            out[yy] += y[j] * y[k]
+            out[ya] += y[j] * a[k]
+            out[ay] += a[j] * y[k]
+            out[aa] += a[j] * a[k]
+        answered = {c: bool(a[p]) for p, (c, _, _) in enumerate(self._criteria)}
+        under: list[bool] = [False] * len(plan.nodes)
+        for v in range(len(plan.nodes) - 1, -1, -1):  # children come after parents
+            node = plan.nodes[v]
+            if node.items:
+                under[v] = any(answered[plan.measures[m].column] for m in node.items)
+            else:
+                under[v] = any(under[c] for c in node.children)
+            if under[v]:
+                out[self._node_at[v]] += 1
+        if self.overall is not None:
+            yc = given[self._y_column]
+            if yc in self._y_scale:
+                for column, code, x_scale in self._hl:
+                    xc = given[column]
+                    if xc in x_scale:
+                        out[self._index[f"hl{SEP}{code}{SEP}{xc}{SEP}{yc}"]] += 1
+        if plan.satisfaction_columns and plan.validity_threshold > 0:
+            count = sum(1 for c in plan.satisfaction_columns if given[c] >= 1)
+            valid = count >= plan.validity_threshold
+        else:
+            valid = True
+        return valid, out

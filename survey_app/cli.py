@@ -445,6 +445,7 @@ LAZY_COMMANDS = {
     "restore": "survey_app.operations.commands:restore_command",
     "purge": "survey_app.operations.commands:purge_command",
     "subject": "survey_app.operations.commands:subject_group",
+    "scores": "survey_app.cli_scale:scores_group",
     "exports": "survey_app.cli_exports:exports_group",
 }
 

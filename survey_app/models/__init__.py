@@ -8,6 +8,7 @@ from .officers import ROLES, ApiToken, AuditEvent, Officer
 from .plan import Target
 from .responses import CHANNELS, Answer, Comment, InvitationUse, QuestionnaireVersion, Response
 from .review import DECISIONS, CommentFollowUp, ResponseReview
+from .summaries import SummaryCell, SummarySet
 from .throttle import SignInAttempts
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "ResponseReview",
     "Service",
     "SignInAttempts",
+    "SummaryCell",
+    "SummarySet",
     "Target",
     "UTCDateTime",
     "Unit",

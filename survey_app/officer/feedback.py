@@ -27,7 +27,7 @@ from ..models import (
     utcnow,
 )
 from ..security.redirects import safe_next
-from ..services import accounts, feedback, field_register, periods
+from ..services import accounts, feedback, field_register, periods, score_store
 from ..services.feedback import COMMENT_STATUSES, REVIEW_STATUSES, CommentFilter
 from ..services.pagination import MAX_PAGE
 from . import bp
@@ -244,6 +244,7 @@ def decide(response_id: int) -> ResponseReturnValue:
     row.note = (form.note.data or "").strip()
     row.officer_id = officer.id
     row.decided_at = utcnow()
+    score_store.review_changed(db, response.id, before, row.decision)
     accounts.record(
         db,
         "review_decision",

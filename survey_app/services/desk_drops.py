@@ -71,6 +71,19 @@ def desk_drops(
     """
     if rows.empty:
         return []
+    ranges = drop_ranges(last_day, days, baseline_days)
+    recent = rows[local_dates(rows, zone) >= ranges[0].start]
+    if recent.empty:
+        return []
+    scores = analysis.score(
+        recent, q, by=["desk_code", "period"], period=ranges, settings=settings, timezone=zone
+    )
+    return drops_in(scores, points=points, min_n=min_n)
+
+
+def drop_ranges(last_day: date, days: int = 14, baseline_days: int = 28) -> list[PeriodRange]:
+    """Each of the last ``days`` days and, before it, its baseline (the ``baseline_days``
+    before): the periods the alert scores."""
     ranges: list[PeriodRange] = []
     for back in range(days - 1, -1, -1):
         day = last_day - timedelta(days=back)
@@ -78,13 +91,11 @@ def desk_drops(
             PeriodRange(f"base {day}", day - timedelta(days=baseline_days), day - timedelta(days=1))
         )
         ranges.append(PeriodRange(day.isoformat(), day, day))
-    first = ranges[0].start
-    recent = rows[local_dates(rows, zone) >= first]
-    if recent.empty:
-        return []
-    scores = analysis.score(
-        recent, q, by=["desk_code", "period"], period=ranges, settings=settings, timezone=zone
-    )
+    return ranges
+
+
+def drops_in(scores: ScoreResult, *, points: float = 15, min_n: int = 5) -> list[Drop]:
+    """The drops in scores by desk and :func:`drop_ranges` (from the rows or the summaries)."""
     change = compare(scores).to_frame()
     table = scores.to_frame()
     sipas = change[(change["code"] == "SIPAS") & ~change["period"].str.startswith("base ")]

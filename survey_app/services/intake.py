@@ -24,6 +24,7 @@ from questionnaires import CheckedAnswers, check_answers
 
 from ..db import Database
 from ..models import Desk, Service
+from . import score_store
 from .integrity import Circumstances, flags_for
 from .questionnaire_store import PublishedVersion
 from .response_store import NewResponse, Written, add_response, add_response_at_desk
@@ -88,9 +89,8 @@ class StoredResponse:
 #: Runs inside the transaction that stored the response.
 AfterStore = Callable[[Connection, StoredResponse], None]
 
-#: The hooks every stored response goes through, in order (none yet; see the module docstring).
-#: While it is empty the web form keeps its one-statement write on PostgreSQL.
-AFTER_STORE: tuple[AfterStore, ...] = ()
+#: The hooks every stored response goes through, in order: the score summaries (issue 10).
+AFTER_STORE: tuple[AfterStore, ...] = (score_store.after_store,)
 
 
 @dataclass(frozen=True)

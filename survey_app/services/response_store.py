@@ -112,16 +112,10 @@ def add_response_at_desk(
     now = utcnow()
     if database.autocommit is not None:
         params = _store_params(desk_code, new, now)
-        if then is None:
-            row = _store_in_one_statement(database.autocommit, params)
-            return None if row is None else Written(row[0], row[1], row[2], now)
-        with database.engine.begin() as connection:
-            found = connection.execute(_STORE_AT_DESK, params).first()
-            if found is None:
-                return None
-            written = Written(found[0], found[1], found[2], now)
-            then(connection, written)
-            return written
+        if then is not None:
+            params[_THEN] = then
+        row = _store_in_one_statement(database.autocommit, params)
+        return None if row is None else Written(row[0], row[1], row[2], now)
     with database.engine.begin() as connection:
         desk = connection.execute(_ACTIVE_DESK, {"code": desk_code}).first()
         if desk is None:
@@ -150,9 +144,32 @@ def _store_in_one_statement(
         return _run_store(engine, params)
 
 
+#: The key of ``params`` that carries the after-store hooks to :func:`_run_store` (so the
+#: retry above wraps the hooks' transaction as it wraps the lone statement).
+_THEN = "_then"
+
+
 def _run_store(engine: Engine, params: dict[str, object]) -> tuple[int, int, int] | None:
+    then = params.get(_THEN)
+    values = {key: value for key, value in params.items() if key != _THEN}
     with engine.connect() as connection:
-        row = connection.execute(_STORE_AT_DESK, params).first()
+        if then is None:
+            row = connection.execute(_STORE_AT_DESK, values).first()
+            return None if row is None else (row[0], row[1], row[2])
+        # The pool commits each statement by itself; the hooks' writes must commit or roll
+        # back with the response, so this one runs between an explicit BEGIN and COMMIT.
+        connection.exec_driver_sql("BEGIN")
+        try:
+            row = connection.execute(_STORE_AT_DESK, values).first()
+            if row is not None:
+                when = values["submitted_at"]
+                assert isinstance(when, datetime)
+                then(connection, Written(row[0], row[1], row[2], when))  # type: ignore[operator]
+            connection.exec_driver_sql("COMMIT")
+        except BaseException:
+            if not connection.invalidated:
+                connection.exec_driver_sql("ROLLBACK")
+            raise
         return None if row is None else (row[0], row[1], row[2])
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -17,17 +17,17 @@ from sqlalchemy.orm import Session
 
 import analysis
 import questionnaires
-from analysis import OPTIONAL_COLUMNS, TIDY_COLUMNS, ScoringSettings
+from analysis import OPTIONAL_COLUMNS, TIDY_COLUMNS, ScoringSettings, summaries
 from questionnaires import Questionnaire
 
 from ..models import Desk, Target, Unit
 from ..models.tables import RESPONSES
-from . import periods
+from . import periods, score_store
 from .accounts import UnitTree
-from .desk_drops import Drop, compare, desk_drops, local_dates, zone_today
+from .desk_drops import Drop, compare, desk_drops, drop_ranges, drops_in, local_dates, zone_today
 from .index_codes import headline_codes
 from .periods import Period
-from .wide_export import load_responses
+from .wide_export import item_columns, load_responses
 
 
 def units_frame(tree: UnitTree, root: Unit) -> pd.DataFrame:
@@ -193,6 +193,52 @@ def monthly_trend(
     return trend[trend["code"].isin(headline_codes(q))].reset_index(drop=True)
 
 
+COUNT_COLUMNS = [
+    "unit_code",
+    "period",
+    "received",
+    "scored",
+    "invalid",
+    "marked_not_valid",
+    "flagged",
+    "flag_excluded",
+]
+
+
+def _period_tables(
+    session: Session,
+    tree: UnitTree,
+    ids: set[int],
+    tree_frame: pd.DataFrame,
+    main: analysis.ScoreResult,
+    period: Period,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(tidy scores of the period, of the previous one, response counts of the period), with
+    targets, ranks and changes, from ``main`` (by unit code and the two periods)."""
+    previous = period.previous()
+    if main.table.empty:
+        # No response in either period. analysis.rank_units cannot rank an empty table
+        # (reported to analysis/), and there is nothing to rank.
+        empty = empty_tidy(("unit_code", "period"))
+        return empty, empty, pd.DataFrame(columns=COUNT_COLUMNS)
+    # A district's public administration center is not ranked among its communes.
+    rankable = [
+        code in tree.by_code and tree.by_code[code].kind != "center"
+        for code in main.table["unit_code"]
+    ]
+    ranks = analysis.rank_units(
+        dataclasses.replace(main, table=main.table.loc[rankable]), units=tree_frame
+    )
+    targets = analysis.join_targets(main, targets_frame(session, ids))
+    changes = compare(main)
+    tidy = analysis.tidy_scores(main, targets=targets, ranks=ranks, changes=changes)
+    current = tidy[tidy["period"] == period.label].reset_index(drop=True)
+    before = tidy[tidy["period"] == previous.label].reset_index(drop=True)
+    counts = main.responses
+    counts = counts[counts["period"] == period.label].reset_index(drop=True)
+    return current, before, counts
+
+
 def build_scorecard(
     session: Session,
     tree: UnitTree,
@@ -206,7 +252,188 @@ def build_scorecard(
     drop_min_n: int = 5,
 ) -> Scorecard:
     """Score ``unit`` (pooled with every unit below it) and each unit below it in ``period``,
-    with the previous period, targets, ranks, the monthly trend, drivers and desks."""
+    with the previous period, targets, ranks, the monthly trend, drivers and desks.
+
+    Every number comes from the stored summaries (``services.score_store``): month cells of
+    the units for the periods and the trend, day cells of the last 42 days for the desk-drop
+    alert. The units are a plain set of unit ids (:meth:`UnitTree.subtree_ids`). When no
+    summaries fit (none built yet under this zone), the raw responses are scored instead.
+    """
+    q = questionnaire or questionnaires.get("sipas-service")
+    ids = tree.subtree_ids(unit.id)
+    try:
+        window = _window(period, zone)
+        read = score_store.read(session, q, zone=zone, unit_ids=ids, months=window.months)
+        days = score_store.read(session, q, zone=zone, unit_ids=ids, days=window.drop_days)
+    except score_store.SummariesUnavailable:
+        return build_scorecard_from_rows(
+            session,
+            tree,
+            unit,
+            period,
+            questionnaire=q,
+            min_n=min_n,
+            zone=zone,
+            drop_points=drop_points,
+            drop_min_n=drop_min_n,
+        )
+    settings = settings_for(min_n)
+    previous = period.previous()
+    tree_frame = units_frame(tree, unit)
+    official = read.official
+    both = [previous.as_range(), period.as_range()]
+    main = (
+        summaries.score_summaries(
+            official,
+            q,
+            by=["unit_code", "period"],
+            period=both,
+            units=tree_frame,
+            settings=settings,
+        )
+        if _rows(official)
+        else analysis.score(
+            load_responses_empty(q),
+            q,
+            by=["unit_code", "period"],
+            period=both,
+            units=tree_frame,
+            settings=settings,
+            timezone=zone,
+        )
+    )
+    current, before, counts = _period_tables(session, tree, ids, tree_frame, main, period)
+
+    in_period = _between(official, period.start, period.end)
+    kept = empty_tidy(())
+    driver_table = pd.DataFrame()
+    if _rows(in_period):
+        kept_in = _between(read.kept, period.start, period.end)
+        kept = summaries.score_summaries(kept_in, q, settings=settings).to_frame()
+        kept = kept[kept["code"].isin(headline_codes(q))].reset_index(drop=True)
+        try:
+            driver_table = summaries.summary_drivers(in_period, q, settings=settings).to_frame()
+        except analysis.AnalysisError:
+            driver_table = pd.DataFrame()
+    trend = _summary_trend(
+        _between(official, window.trend[0].start, period.end), q, window.trend, settings
+    )
+    own = _where(in_period, in_period.table["unit_code"] == unit.code)
+    desks = (
+        summaries.score_summaries(own, q, by=["desk_code"], settings=settings).to_frame()
+        if _rows(own)
+        else pd.DataFrame(columns=["desk_code", "code", "index", "n"])
+    )
+    drops = _summary_drops(days.official, q, window, settings, drop_points, drop_min_n)
+    return Scorecard(
+        unit=unit,
+        period=period,
+        previous=previous,
+        questionnaire=q,
+        table=current,
+        previous_table=before,
+        counts=counts,
+        kept_all=kept,
+        trend=trend,
+        drivers=driver_table,
+        desks=desks,
+        drops=drops,
+        min_n=min_n,
+        months=[m.label for m in window.trend],
+    )
+
+
+@dataclass(frozen=True)
+class _Window:
+    """What a scorecard reads: whole months (first days), the trend's months, the alert's days."""
+
+    months: list[date]
+    trend: list[Period]
+    drop_days: tuple[date, date]
+    last_day: date
+
+
+def _window(period: Period, zone: str) -> _Window:
+    trend = periods.last_months(_trend_end(period, zone), 12)
+    first = min(period.previous().start, trend[0].start)
+    months: list[date] = []
+    day = first.replace(day=1)
+    while day <= period.end:
+        months.append(day)
+        day = (day + timedelta(days=32)).replace(day=1)
+    last_day = min(period.end, zone_today(zone))
+    ranges = drop_ranges(last_day)
+    return _Window(months, trend, (ranges[0].start, last_day), last_day)
+
+
+def _rows(part: summaries.Summaries) -> int:
+    return len(part.table)
+
+
+def _where(part: summaries.Summaries, mask: Any) -> summaries.Summaries:
+    return summaries.Summaries(part.table[mask].reset_index(drop=True), part.basis)
+
+
+def _between(part: summaries.Summaries, start: date, end: date) -> summaries.Summaries:
+    days = part.table["day"]
+    return _where(part, (days >= start.isoformat()) & (days <= end.isoformat()))
+
+
+def load_responses_empty(q: Questionnaire) -> pd.DataFrame:
+    """No response, in the wide format (what analysis.score gives an empty result for)."""
+    scored, _ = item_columns(q)
+    columns = ["response_id", "submitted_at", "unit_code", "desk_code", "valid", "flags"]
+    frame = pd.DataFrame(columns=[*columns, *scored])
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True)
+    return frame
+
+
+def _summary_trend(
+    part: summaries.Summaries, q: Questionnaire, months: list[Period], settings: ScoringSettings
+) -> pd.DataFrame:
+    if not _rows(part):
+        return empty_tidy(("period",))
+    ranges = [m.as_range() for m in months]
+    trend = summaries.score_summaries(
+        part, q, by=["period"], period=ranges, settings=settings
+    ).to_frame()
+    return trend[trend["code"].isin(headline_codes(q))].reset_index(drop=True)
+
+
+def _summary_drops(
+    part: summaries.Summaries,
+    q: Questionnaire,
+    window: _Window,
+    settings: ScoringSettings,
+    points: float,
+    min_n: int,
+) -> list[Drop]:
+    if not _rows(part):
+        return []
+    scores = summaries.score_summaries(
+        part,
+        q,
+        by=["desk_code", "period"],
+        period=drop_ranges(window.last_day),
+        settings=settings,
+    )
+    return drops_in(scores, points=points, min_n=min_n)
+
+
+def build_scorecard_from_rows(
+    session: Session,
+    tree: UnitTree,
+    unit: Unit,
+    period: Period,
+    *,
+    questionnaire: Questionnaire | None = None,
+    min_n: int = 30,
+    zone: str = "Asia/Ho_Chi_Minh",
+    drop_points: float = 15,
+    drop_min_n: int = 5,
+) -> Scorecard:
+    """:func:`build_scorecard` from the raw responses (the reference the summaries are tested
+    against, and the way when no summaries fit)."""
     q = questionnaire or questionnaires.get("sipas-service")
     settings = settings_for(min_n)
     previous = period.previous()
@@ -228,39 +455,7 @@ def build_scorecard(
         settings=settings,
         timezone=zone,
     )
-    if main.table.empty:
-        # No response in either period. analysis.rank_units cannot rank an empty table
-        # (reported to analysis/), and there is nothing to rank.
-        current = before = empty_tidy(("unit_code", "period"))
-        counts = pd.DataFrame(
-            columns=[
-                "unit_code",
-                "period",
-                "received",
-                "scored",
-                "invalid",
-                "marked_not_valid",
-                "flagged",
-                "flag_excluded",
-            ]
-        )
-    else:
-        # A district's public administration center is not ranked among its communes.
-        rankable = [
-            code in tree.by_code and tree.by_code[code].kind != "center"
-            for code in main.table["unit_code"]
-        ]
-        ranks = analysis.rank_units(
-            dataclasses.replace(main, table=main.table.loc[rankable]), units=tree_frame
-        )
-        targets = analysis.join_targets(main, targets_frame(session, ids))
-        changes = compare(main)
-        tidy = analysis.tidy_scores(main, targets=targets, ranks=ranks, changes=changes)
-        current = tidy[tidy["period"] == period.label].reset_index(drop=True)
-        before = tidy[tidy["period"] == previous.label].reset_index(drop=True)
-        counts = main.responses
-        counts = counts[counts["period"] == period.label].reset_index(drop=True)
-
+    current, before, counts = _period_tables(session, tree, ids, tree_frame, main, period)
     in_period = rows[local_dates(rows, zone).between(period.start, period.end)]
     kept = empty_tidy(())
     driver_table = pd.DataFrame()
@@ -337,6 +532,50 @@ def build_desk_card(
     drop_points: float = 15,
     drop_min_n: int = 5,
 ) -> DeskCard:
+    """A desk's scores in ``period``, its monthly trend and drops, from the stored summaries
+    (the raw responses when none fit)."""
+    q = questionnaire or questionnaires.get(desk.questionnaire)
+    try:
+        window = _window(period, zone)
+        read = score_store.read(session, q, zone=zone, desk_ids={desk.id}, months=window.months)
+        days = score_store.read(session, q, zone=zone, desk_ids={desk.id}, days=window.drop_days)
+    except score_store.SummariesUnavailable:
+        return build_desk_card_from_rows(
+            session,
+            desk,
+            period,
+            questionnaire=q,
+            min_n=min_n,
+            zone=zone,
+            drop_points=drop_points,
+            drop_min_n=drop_min_n,
+        )
+    settings = settings_for(min_n)
+    in_period = _between(read.official, period.start, period.end)
+    table = (
+        summaries.score_summaries(in_period, q, settings=settings).to_frame()
+        if _rows(in_period)
+        else empty_tidy(())
+    )
+    trend = _summary_trend(
+        _between(read.official, window.trend[0].start, period.end), q, window.trend, settings
+    )
+    drops = _summary_drops(days.official, q, window, settings, drop_points, drop_min_n)
+    return DeskCard(desk, period, q, table, trend, drops, [m.label for m in window.trend])
+
+
+def build_desk_card_from_rows(
+    session: Session,
+    desk: Desk,
+    period: Period,
+    *,
+    questionnaire: Questionnaire | None = None,
+    min_n: int = 30,
+    zone: str = "Asia/Ho_Chi_Minh",
+    drop_points: float = 15,
+    drop_min_n: int = 5,
+) -> DeskCard:
+    """:func:`build_desk_card` from the raw responses."""
     q = questionnaire or questionnaires.get(desk.questionnaire)
     settings = settings_for(min_n)
     months = periods.last_months(_trend_end(period, zone), 12)

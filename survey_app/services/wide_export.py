@@ -293,3 +293,85 @@ def responses_page(
         }
         for row in session.execute(query)
     ]
+
+
+# -- rows for the score summaries (services.score_store) --------------------------------------
+
+
+def decisions_of(connection: Any) -> dict[int, str]:
+    """Every review decision, by response id (few: only flagged responses are reviewed)."""
+    return {
+        int(response_id): str(decision)
+        for response_id, decision in connection.execute(
+            select(REVIEWS.c.response_id, REVIEWS.c.decision)
+        )
+    }
+
+
+def stored_rows(connection: Any, where: list[Any], *, batch: int, scored_items: Any) -> Any:
+    """Wide rows as the summaries are built from them, per questionnaire id, in id batches:
+    ``desk_id, unit_id, questionnaire_version_id, channel, decision, submitted_at, valid``
+    (the stored verdict), ``flags`` and the scored item columns of the current version."""
+    base = RESPONSES.join(VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id)
+    bounds = connection.execute(
+        select(VERSIONS.c.questionnaire, func.min(RESPONSES.c.id), func.max(RESPONSES.c.id))
+        .select_from(base)
+        .where(*where)
+        .group_by(VERSIONS.c.questionnaire)
+    ).all()
+    for questionnaire_id, low, high in bounds:
+        q = questionnaires.get(questionnaire_id)
+        codes = scored_items(q)
+        for first in range(int(low), int(high) + 1, batch):
+            last = min(first + batch - 1, int(high))
+            frame = _stored_batch(connection, where, questionnaire_id, codes, (first, last))
+            if len(frame):
+                yield questionnaire_id, frame
+
+
+def _stored_batch(
+    connection: Any, where: list[Any], questionnaire_id: str, codes: list[str], ids: tuple[int, int]
+) -> pd.DataFrame:
+    in_range = [
+        *where,
+        VERSIONS.c.questionnaire == questionnaire_id,
+        RESPONSES.c.id.between(*ids),
+    ]
+    pivot = (
+        select(ANSWERS.c.response_id, *pivot_columns(codes))
+        .select_from(
+            ANSWERS.join(RESPONSES, RESPONSES.c.id == ANSWERS.c.response_id).join(
+                VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id
+            )
+        )
+        .where(*in_range, ANSWERS.c.response_id.between(*ids))
+        .group_by(ANSWERS.c.response_id)
+        .subquery("wide")
+    )
+    query = (
+        select(
+            RESPONSES.c.id,
+            RESPONSES.c.desk_id,
+            RESPONSES.c.unit_id,
+            RESPONSES.c.questionnaire_version_id,
+            RESPONSES.c.channel,
+            func.coalesce(REVIEWS.c.decision, "").label("decision"),
+            RESPONSES.c.submitted_at,
+            RESPONSES.c.valid,
+            RESPONSES.c.flags,
+            *[pivot.c[code] for code in codes],
+        )
+        .select_from(
+            RESPONSES.join(VERSIONS, VERSIONS.c.id == RESPONSES.c.questionnaire_version_id)
+            .outerjoin(REVIEWS, REVIEWS.c.response_id == RESPONSES.c.id)
+            .outerjoin(pivot, pivot.c.response_id == RESPONSES.c.id)
+        )
+        .where(*in_range)
+    )
+    result = connection.execute(query)
+    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    frame["submitted_at"] = pd.to_datetime(frame["submitted_at"], utc=True)
+    frame["valid"] = frame["valid"].astype(bool)
+    for code in codes:
+        frame[code] = pd.to_numeric(frame[code], errors="coerce").astype(float)
+    return frame

@@ -2,7 +2,7 @@
 of flagged responses the review queue reads its pages from. Additive only.
 
 Revision ID: 0005_exports
-Revises: 0004_security
+Revises: 0005_scale
 Create Date: 2026-12-02 10:45:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_exports"
-down_revision: str | None = "0004_security"
+down_revision: str | None = "0005_scale"  # chained after scale's (merged into this branch)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
