@@ -447,6 +447,7 @@ LAZY_COMMANDS = {
     "subject": "survey_app.operations.commands:subject_group",
     "scores": "survey_app.cli_scale:scores_group",
     "exports": "survey_app.cli_exports:exports_group",
+    "federation": "survey_app.cli_exports:federation_group",
 }
 
 

@@ -61,3 +61,58 @@ def check_command(path: Path) -> None:
     except IncompleteExport as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"{path.name}: complete, {rows} responses")
+
+
+@click.group("federation")
+def federation_group() -> None:
+    """A province's score summaries carried to a national instance (no response-level data)."""
+
+
+@federation_group.command("export")
+@click.option("--province", default=None, help="The province's unit code (default: the only one).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The file to write (gzip-compressed JSON, e.g. QN.sipas-federation.json.gz).",
+)
+@with_appcontext
+def federation_export(province: str | None, output: Path) -> None:
+    """Write this province's month score summaries and unit tree to a federation file."""
+    from .db import get_session
+    from .services import federation
+
+    try:
+        document = federation.export_document(
+            get_session(), province=province, zone=current_app.config["TIME_ZONE"]
+        )
+    except federation.FederationError as error:
+        raise click.ClickException(str(error)) from None
+    size = federation.write_export(document, output)
+    cells = sum(len(block["cells"]) for block in document["questionnaires"])
+    click.echo(
+        f"{document['province']['code']}: {len(document['units'])} units, "
+        f"{len(document['desks'])} desks, {cells} summary cells → {output} ({size:,} bytes)"
+    )
+
+
+@federation_group.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def federation_import(files: tuple[Path, ...]) -> None:
+    """Import provinces' federation files, all in one transaction (all or nothing)."""
+    from .db import get_session
+    from .services import federation
+
+    try:
+        done = federation.import_files(
+            get_session(), list(files), zone=current_app.config["TIME_ZONE"]
+        )
+    except federation.FederationError as error:
+        raise click.ClickException(f"nothing imported: {error}") from None
+    for item in done:
+        click.echo(
+            f"{item.province}: {item.cells} summary cells ({', '.join(item.questionnaires)}), "
+            f"{item.units_added} units and {item.desks_added} desks added"
+        )

@@ -1,7 +1,7 @@
 """The database models (SQLAlchemy 2.0, typed)."""
 
 from .base import Base, UTCDateTime, utcnow
-from .exports import ExportJob
+from .exports import ExportJob, FederationImport
 from .field import UNIT_KINDS, Desk, Service, Unit
 from .kiosk import Enrolment, KioskDevice, KioskSubmission
 from .officers import ROLES, ApiToken, AuditEvent, Officer
@@ -25,6 +25,7 @@ __all__ = [
     "Desk",
     "Enrolment",
     "ExportJob",
+    "FederationImport",
     "InvitationUse",
     "KioskDevice",
     "KioskSubmission",

@@ -53,6 +53,23 @@ class ExportJob(Base):
     seconds: Mapped[int | None] = mapped_column(Integer)
 
 
+class FederationImport(Base):
+    """A province's federation file imported by the national instance (``sipas federation
+    import``): which province, which file (its SHA-256), when it was made and imported."""
+
+    __tablename__ = "federation_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    file_name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    exported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Summary cells the file brought (month cells of every questionnaire in it).
+    cells: Mapped[int] = mapped_column(Integer)
+    questionnaires: Mapped[str] = mapped_column(String(200))
+
+
 # -- indexes of the officer's long lists (issue 10: slices, not the whole history) -----------
 # The review queue lists flagged responses of some units newest first: a partial index holds
 # only the flagged ones (about 1%), in the order of the page.

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
 
-UNIT_KINDS = ("province", "district", "center", "commune")
+UNIT_KINDS = ("province", "district", "center", "commune", "national")
 
 
 class Unit(Base):

@@ -91,9 +91,7 @@ class SummaryCell(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    set_id: Mapped[int] = mapped_column(
-        ForeignKey("score_summary_sets.id", ondelete="CASCADE")
-    )
+    set_id: Mapped[int] = mapped_column(ForeignKey("score_summary_sets.id", ondelete="CASCADE"))
     span: Mapped[str] = mapped_column(String(5))
     #: The local day (``day``) or the first day of the month (``month``).
     day: Mapped[date] = mapped_column(Date)

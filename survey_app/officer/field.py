@@ -49,6 +49,7 @@ def kind_names() -> dict[str, str]:
         "district": _("Huyện"),
         "center": _("Trung tâm HCC"),
         "commune": _("Xã, phường, thị trấn"),
+        "national": _("Toàn quốc (liên thông các tỉnh)"),
     }
 
 

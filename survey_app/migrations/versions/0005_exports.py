@@ -1,5 +1,6 @@
-"""Exports: jobs that build the CSV of all responses in the background, and the partial index
-of flagged responses the review queue reads its pages from. Additive only.
+"""Exports: jobs that build the CSV of all responses in the background, the record of federation
+imports, and the partial index of flagged responses the review queue reads its pages from.
+Additive only.
 
 Revision ID: 0005_exports
 Revises: 0005_scale
@@ -61,6 +62,24 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_export_jobs_status_created_at"), "export_jobs", ["status", "created_at"]
     )
+    op.create_table(
+        "federation_imports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("province_unit_id", sa.Integer(), nullable=False),
+        sa.Column("file_name", sa.String(length=200), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("exported_at", UTC, nullable=False),
+        sa.Column("imported_at", UTC, nullable=False),
+        sa.Column("cells", sa.Integer(), nullable=False),
+        sa.Column("questionnaires", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["province_unit_id"],
+            ["units.id"],
+            name=op.f("fk_federation_imports_province_unit_id_units"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_federation_imports")),
+    )
     op.create_index(
         "ix_responses_flagged_unit_newest",
         "responses",
@@ -72,6 +91,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_responses_flagged_unit_newest", table_name="responses")
+    op.drop_table("federation_imports")
     op.drop_index(op.f("ix_export_jobs_status_created_at"), table_name="export_jobs")
     op.drop_index(op.f("ix_export_jobs_unit_id_created_at"), table_name="export_jobs")
     op.drop_table("export_jobs")
