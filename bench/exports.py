@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.results import machine, update_section
 from bench.server import POSTGRES, Server
@@ -150,7 +151,7 @@ def run(database: str, runs: int, skip_csv: bool = False) -> None:
             )
         timed("review queue of one desk", lambda: feedback.review_page(db, ids, desk.id, "all", 1))
         timed("open counts (dashboard alerts)", lambda: feedback.open_counts(db, ids))
-        explain = feedback.explain_pages(db, ids, desk.id)
+        explain = _explain_all(db, ids, desk.id)
         (ROOT / "bench" / "explain-exports.txt").write_text(explain, encoding="utf-8")
     body = "\n".join(
         [
@@ -163,6 +164,56 @@ def run(database: str, runs: int, skip_csv: bool = False) -> None:
         ]
     )
     update_section("Exports and officer lists at scale (bench/exports.py)", body)
+
+
+def _captured(db: Any, call: Any) -> list[tuple[str, Any]]:
+    """The SQL statements (and parameters) ``call`` runs."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+    engine = db.get_bind()
+
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_a: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return seen
+
+
+def _explain_all(db: Any, ids: set[int], desk_id: int) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of every statement each list runs for its first page."""
+    from survey_app.services import feedback
+
+    pages = {
+        "comments, all": lambda: feedback.comments_page(
+            db, feedback.CommentFilter(unit_ids=ids), 1
+        ),
+        "comments, open": lambda: feedback.comments_page(
+            db, feedback.CommentFilter(unit_ids=ids, status="open"), 1
+        ),
+        "comments, very dissatisfied": lambda: feedback.comments_page(
+            db, feedback.CommentFilter(unit_ids=ids, very_dissatisfied=True), 1
+        ),
+        "comments of one desk": lambda: feedback.comments_page(
+            db, feedback.CommentFilter(unit_ids=ids, desk_id=desk_id), 1
+        ),
+        "review queue, undecided": lambda: feedback.review_page(db, ids, None, "undecided", 1),
+        "review queue, all": lambda: feedback.review_page(db, ids, None, "all", 1),
+    }
+    out: list[str] = []
+    for name, call in pages.items():
+        for statement, parameters in _captured(db, call):
+            raw = db.connection().connection.driver_connection
+            with raw.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            out.append(f"== {name}\n{statement}\n{plan}\n")
+        db.rollback()
+    return "\n".join(out)
 
 
 def app_engine(db: object) -> object:

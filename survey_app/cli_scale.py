@@ -28,9 +28,7 @@ def scores_rebuild(batch: int) -> None:
     from .services import score_store
 
     started = time.perf_counter()
-    done = score_store.rebuild(
-        get_engine(), zone=str(current_app.config["TIME_ZONE"]), batch=batch
-    )
+    done = score_store.rebuild(get_engine(), zone=str(current_app.config["TIME_ZONE"]), batch=batch)
     for one in done:
         click.echo(
             f"{one.questionnaire}: {one.responses} responses, {one.cells} cells (set {one.set_id})"

@@ -71,8 +71,19 @@ class FederationImport(Base):
 
 
 # -- indexes of the officer's long lists (issue 10: slices, not the whole history) -----------
-# The review queue lists flagged responses of some units newest first: a partial index holds
-# only the flagged ones (about 1%), in the order of the page.
+# The lists are newest first (submitted_at DESC, id DESC) with a unit filter. Walking an index
+# in that order and stopping after a page (and the capped count: ``pagination.COUNT_CAP``)
+# reads a slice whatever the history's size; the unit filter is checked on the rows walked.
+NEWEST_INDEX = Index("ix_responses_newest", Response.submitted_at.desc(), Response.id.desc())
+# The review queue lists flagged responses only (about 1%): partial indexes hold just those,
+# newest first, and by unit for a small unit's queue and count.
+FLAGGED_NEWEST_INDEX = Index(
+    "ix_responses_flagged_newest",
+    Response.submitted_at.desc(),
+    Response.id.desc(),
+    postgresql_where=text("flags <> ''"),
+    sqlite_where=text("flags <> ''"),
+)
 FLAGGED_INDEX = Index(
     "ix_responses_flagged_unit_newest",
     Response.unit_id,
@@ -81,6 +92,4 @@ FLAGGED_INDEX = Index(
     postgresql_where=text("flags <> ''"),
     sqlite_where=text("flags <> ''"),
 )
-# Comments of some units newest first, and one desk's newest first: the responses' own
-# (unit_id, submitted_at) and (desk_id, submitted_at) indexes serve those; the
-# "very dissatisfied" filter reads answers by (item, code), indexed since 0001.
+# A desk's comments and queue: the responses' own (desk_id, submitted_at) index.

@@ -81,6 +81,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_federation_imports")),
     )
     op.create_index(
+        "ix_responses_newest",
+        "responses",
+        [sa.text("submitted_at DESC"), sa.text("id DESC")],
+    )
+    op.create_index(
+        "ix_responses_flagged_newest",
+        "responses",
+        [sa.text("submitted_at DESC"), sa.text("id DESC")],
+        postgresql_where=sa.text("flags <> ''"),
+        sqlite_where=sa.text("flags <> ''"),
+    )
+    op.create_index(
         "ix_responses_flagged_unit_newest",
         "responses",
         ["unit_id", sa.text("submitted_at DESC"), sa.text("id DESC")],
@@ -91,6 +103,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_responses_flagged_unit_newest", table_name="responses")
+    op.drop_index("ix_responses_flagged_newest", table_name="responses")
+    op.drop_index("ix_responses_newest", table_name="responses")
     op.drop_table("federation_imports")
     op.drop_index(op.f("ix_export_jobs_status_created_at"), table_name="export_jobs")
     op.drop_index(op.f("ix_export_jobs_unit_id_created_at"), table_name="export_jobs")
