@@ -92,7 +92,6 @@ def run(database: str, runs: int, skip_csv: bool = False) -> None:
                 unit=root,
                 officer_id=officer.id if officer else None,
                 period=None,
-                zone="Asia/Ho_Chi_Minh",
             )
             db.commit()
             started = time.perf_counter()
@@ -114,7 +113,7 @@ def run(database: str, runs: int, skip_csv: bool = False) -> None:
                 f"wall, {job.size_bytes / 1e6:.0f} MB, {rows:,} rows; end marker and row count "
                 f"checked by reading the file back ({check_seconds:.1f} s). Peak RSS of the "
                 f"process {rss_before:.0f} MB before, {_rss_mb():.0f} MB after (flat: the "
-                f"rows never sit in Python; each batch of 5,000 is written by PostgreSQL's COPY)."
+                f"rows never sit in Python; each batch of 20,000 is written by PostgreSQL's COPY)."
             )
             print(lines[-1], flush=True)
             path.unlink()
@@ -155,7 +154,10 @@ def run(database: str, runs: int, skip_csv: bool = False) -> None:
         (ROOT / "bench" / "explain-exports.txt").write_text(explain, encoding="utf-8")
     body = "\n".join(
         [
-            f"Machine: {machine()} (shared with other sessions while measuring).",
+            "## Exports and officer lists at province scale (bench/exports.py, issue 10)",
+            "",
+            f"Machine: {machine()}, shared with seven other sessions while measuring (load "
+            f"average {os.getloadavg()[0]:.0f} on 2 cores at the end of the run).",
             f"Database: PostgreSQL, {total:,} responses loaded by `python -m bench.exports load`.",
             "",
             *lines,
