@@ -36,6 +36,11 @@ SYSTEM_COLUMNS = (
 #: Code stored for "no answer" in the int8 matrix (code 0 is "cannot judge").
 EMPTY = -1
 
+#: The last line of a file exported by the app: ``#sipas-end rows=N``, N the response rows above
+#: it. A file without it may be any table a person made; a file with it is checked (a cut file
+#: says so instead of being read as fewer responses).
+END_MARKER = "#sipas-end rows="
+
 _TRUE = {"1", "true", "t", "yes", "y", "có"}
 _FALSE = {"0", "false", "f", "no", "n", "không"}
 
@@ -98,16 +103,42 @@ def read_responses(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def end_marker_rows(text: str) -> int | None:
+    """The row count of an end-marker line (``#sipas-end rows=N``), None for any other text.
+
+    Examples
+    --------
+    >>> end_marker_rows("#sipas-end rows=12"), end_marker_rows("12")
+    (12, None)
+    """
+    if not text.startswith(END_MARKER):
+        return None
+    count = text[len(END_MARKER) :].strip()
+    return int(count) if count.isdigit() else None
+
+
+def _without_end_marker(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The rows above an export's end marker, once its count is checked against them."""
+    if frame.empty or len(frame.columns) == 0:
+        return frame
+    last = frame.iloc[-1, 0]
+    promised = end_marker_rows(last) if isinstance(last, str) else None
+    if promised is None:
+        return frame
+    body = frame.iloc[:-1]
+    if promised != len(body):
+        raise DataError(
+            f"the end marker counts {promised} responses but the file has {len(body)} "
+            "(the export is incomplete)",
+            source=source,
+            row=len(frame) + 1,
+        )
+    return body
+
+
 def _read_csv(path: Path, source: str) -> pd.DataFrame:
     try:
-        return pd.read_csv(
-            path,
-            dtype=str,
-            encoding="utf-8-sig",
-            keep_default_na=False,
-            na_values=[""],
-            skipinitialspace=False,
-        )
+        return _without_end_marker(_read_frame(path), source)
     except UnicodeDecodeError as exc:
         raise DataError(
             f"not UTF-8 text at byte {exc.start} (save it as CSV UTF-8)", source=source
@@ -121,6 +152,17 @@ def _read_csv(path: Path, source: str) -> pd.DataFrame:
             source=source,
             row=line,
         ) from None
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    return pd.read_csv(
+        path,
+        dtype=str,
+        encoding="utf-8-sig",
+        keep_default_na=False,
+        na_values=[""],
+        skipinitialspace=False,
+    )
 
 
 def _parser_line(message: str) -> int | None:

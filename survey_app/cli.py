@@ -459,6 +459,8 @@ LAZY_COMMANDS = {
     "sample": "survey_app.cli_survey:sample_group",
     "units": "survey_app.cli_units:units_group",
     "scores": "survey_app.cli_scale:scores_group",
+    "exports": "survey_app.cli_exports:exports_group",
+    "federation": "survey_app.cli_exports:federation_group",
 }
 
 

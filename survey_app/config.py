@@ -156,6 +156,15 @@ DEFAULTS: dict[str, object] = {
     "D766_FULL_RATE": 90.0,
     "D766_POINTS": 6.0,
     "D766_EMPTY_EARNS_FULL": True,
+    # -- exports built in the background (README "Exports of all responses") --
+    # Folder of the files (default: exports/ in the instance folder).
+    "EXPORT_FOLDER": None,
+    # A running job that has not reported progress for this long died with its process.
+    "EXPORT_STALE_SECONDS": 120,
+    # Files (and their jobs' links) are removed this long after they were made.
+    "EXPORT_KEEP_HOURS": 48,
+    # The CSV link streams the file at once up to this many responses; beyond, it starts a job.
+    "CSV_STREAM_MAX_ROWS": 100_000,
 }
 
 

@@ -2,6 +2,7 @@
 
 from . import integrity as _integrity  # noqa: F401  (registers the signals' index)
 from .base import Base, UTCDateTime, utcnow
+from .exports import ExportJob, FederationImport
 from .field import (
     HISTORY_KINDS,
     RANKED_KINDS,
@@ -43,6 +44,8 @@ __all__ = [
     "Desk",
     "Enrolment",
     "IdempotentAnswer",
+    "ExportJob",
+    "FederationImport",
     "InvitationUse",
     "KioskDevice",
     "KioskSubmission",

@@ -18,7 +18,9 @@ HISTORY_KINDS = ("district",)
 #: Service points: a public administration service centre (a province's, or a former
 #: district's), a commune centre or branch of the provincial centre, a reception point.
 SERVICE_POINT_KINDS = ("center", "branch", "reception_point")
-UNIT_KINDS = (*TODAY_KINDS, *HISTORY_KINDS, *SERVICE_POINT_KINDS)
+#: The root of a national instance that imports provinces' summaries (federation).
+NATIONAL_KINDS = ("national",)
+UNIT_KINDS = (*TODAY_KINDS, *HISTORY_KINDS, *SERVICE_POINT_KINDS, *NATIONAL_KINDS)
 #: The kinds ranked against each other (service points and districts are not).
 RANKED_KINDS = ("commune", "ward", "special_zone")
 

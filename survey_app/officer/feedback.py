@@ -115,7 +115,7 @@ def comments() -> ResponseReturnValue:
     wanted = _comment_filter(unit_ids, desk)
     db = get_session()
     listed = feedback.comments_page(db, wanted, page)
-    rows, total = listed.rows, listed.total
+    rows, total = listed.rows, listed.shown_total
     ids = [r.Response.id for r in rows]
     very = feedback.very_dissatisfied_among(db, ids)
     overall = feedback.answers_to(db, ids, "HL")
@@ -225,7 +225,7 @@ def review() -> ResponseReturnValue:
         score_flagged=str(config["SCORE_FLAGGED"]),
     )
     listed = feedback.review_page(get_session(), unit_ids, desk_id, status, page)
-    rows, total = listed.rows, listed.total
+    rows, total = listed.rows, listed.shown_total
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "officer/review.html",

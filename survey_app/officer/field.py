@@ -53,6 +53,7 @@ def kind_names() -> dict[str, str]:
         "center": _("Trung tâm phục vụ hành chính công"),
         "branch": _("Chi nhánh, trung tâm cấp xã"),
         "reception_point": _("Điểm tiếp nhận"),
+        "national": _("Toàn quốc (liên thông các tỉnh)"),
     }
 
 

@@ -73,7 +73,8 @@ def labels(questionnaire: Questionnaire) -> dict[str, str]:
 
 
 @bp.context_processor
-def _names() -> dict[str, Any]:
+def workspace_names() -> dict[str, Any]:
+    """Names the workspace pages show (roles, quadrants): also given to the reports pages."""
     from flask import current_app
     from flask_babel import gettext as _
 

@@ -6,7 +6,7 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import exports, routes  # noqa: E402,F401
 
 # The province's own survey (issue 15): its own module, one line here.
 from . import survey as survey  # noqa: E402,F401

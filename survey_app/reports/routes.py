@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, request, send_file, stream_with_context
+from flask import (
+    Response,
+    current_app,
+    redirect,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -158,6 +166,11 @@ def responses_csv(code: str) -> ResponseReturnValue:
         label = period.label
     # Responses keep the unit they were given at; today's view adds the merged units' rows.
     ids = set(unit_history.unit_ids_for(tree(), unit.id, view_from_args()))
+    count, _highest = csv_report.count_in_scope(get_session(), unit_ids=ids, start=start, end=end)
+    if count > int(current_app.config["CSV_STREAM_MAX_ROWS"]):
+        # Too large to stream within a worker's timeout: built in the background instead.
+        period_arg = label if start is not None else None
+        return redirect(url_for("reports.unit_exports", code=unit.code, period=period_arg), 303)
     style = response_csv.CsvStyle.from_choice(request.args.get("format"), zone, current_language())
     kind = "labels" if style.labels else "codes"
     name = f"sipas-responses-{unit.code}-{label}{'-nhan' if style.labels else ''}.csv"

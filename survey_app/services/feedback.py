@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from ..models import Comment, CommentFollowUp, Desk, Response, ResponseReview
-from .pagination import Page, page_of
+from .pagination import COUNT_CAP, Page, page_of
 from .wide_export import answer_code, very_dissatisfied_condition
 
 _Ts = TypeVarTuple("_Ts")
@@ -61,7 +61,7 @@ def comments_page(session: Session, wanted: CommentFilter, number: int) -> Page:
         query = query.where(Response.submitted_at >= wanted.start)
     if wanted.end is not None:
         query = query.where(Response.submitted_at < wanted.end + timedelta(days=1))
-    return page_of(session, _newest_first(query), number)
+    return page_of(session, _newest_first(query), number, cap=COUNT_CAP)
 
 
 def review_page(
@@ -85,7 +85,7 @@ def review_page(
         query = query.where(ResponseReview.response_id.is_(None))
     elif status == "decided":
         query = query.where(ResponseReview.response_id.is_not(None))
-    return page_of(session, _newest_first(query), number)
+    return page_of(session, _newest_first(query), number, cap=COUNT_CAP)
 
 
 def _newest_first(query: Select[*_Ts]) -> Select[*_Ts]:

@@ -183,7 +183,10 @@ def responses_select(
     )
     extra: list[Any] = []
     if with_comment:
-        joined = joined.outerjoin(COMMENTS, COMMENTS.c.response_id == RESPONSES.c.id)
+        on = COMMENTS.c.response_id == RESPONSES.c.id
+        if id_range is not None:  # as for answers: else every batch scans all comments
+            on = and_(on, COMMENTS.c.response_id.between(*id_range))
+        joined = joined.outerjoin(COMMENTS, on)
         extra.append(COMMENTS.c.text.label("comment"))
     return (
         select(
