@@ -34,7 +34,7 @@ from questionnaires import Questionnaire
 
 from ..models.summaries import SummaryCell, SummarySet
 from ..models.tables import DESKS, RESPONSES, UNITS
-from .wide_export import EXCLUDE_DECISION
+from .wide_export import counts_in_default_view, integrity_state
 
 SETS = cast(Table, SummarySet.__table__)
 CELLS = cast(Table, SummaryCell.__table__)
@@ -560,10 +560,14 @@ def read(
     desk_ids: set[int] | None = None,
     months: Sequence[date] = (),
     days: tuple[date, date] | None = None,
+    score_flagged: str = "exclude",
 ) -> Read:
     """The cells of these units (or desks) over whole ``months`` (first days) and/or the days
     in ``days`` (inclusive), at the grain unit code × desk code × day (a month cell's day is
     the first of its month, which periods of whole months read correctly).
+
+    The official view counts a cell's responses by ``wide_export.counts_in_default_view`` of
+    its flags and review decision under ``score_flagged``, as the rows path does.
 
     Raises :class:`SummariesUnavailable` when no ready set fits ``q`` and ``zone``.
     """
@@ -606,10 +610,12 @@ def read(
         .where(*where)
     )
     rows = connection.execute(query).all()
-    return _to_read(rows, layout, basis)
+    return _to_read(rows, layout, basis, score_flagged)
 
 
-def _to_read(rows: Sequence[Any], layout: Layout, basis: sums.SummaryBasis) -> Read:
+def _to_read(
+    rows: Sequence[Any], layout: Layout, basis: sums.SummaryBasis, score_flagged: str = "exclude"
+) -> Read:
     """The rows as two summary tables sharing their number columns: cells that differ only in
     version or channel are added first (one sparse product), and the number columns are built
     as two blocks (int64 counts, float64 moments), not column by column."""
@@ -656,9 +662,21 @@ def _to_read(rows: Sequence[Any], layout: Layout, basis: sums.SummaryBasis) -> R
     status = keys.drop(columns=["decision"])
     status["rule_valid"] = status["rule_valid"].astype(bool)
     status["column_valid"] = status["column_valid"].astype(bool)
-    excluded = keys["decision"].eq(EXCLUDE_DECISION).to_numpy()
+    counted = np.array(
+        [
+            counts_in_default_view(
+                integrity_state(
+                    flags if isinstance(flags, str) else None,
+                    decision if isinstance(decision, str) else None,
+                ),
+                score_flagged,
+            )
+            for flags, decision in zip(keys["flags"], keys["decision"], strict=True)
+        ],
+        dtype=bool,
+    )
     official = status.copy()
-    official["column_valid"] = official["column_valid"].to_numpy() & ~excluded
+    official["column_valid"] = official["column_valid"].to_numpy() & counted
     return Read(
         sums.Summaries(pd.concat([official, numbers], axis=1), basis),
         sums.Summaries(pd.concat([status, numbers], axis=1), basis),

@@ -284,11 +284,11 @@ def build_scorecard_from_summaries(
     """
     q = questionnaire or questionnaires.get("sipas-service")
     ids = tree.subtree_ids(unit.id)
-    # The summaries hold the rule that counts flagged responses awaiting review, and a unit's
-    # own subtree; anything else (the default rule of issue 11, a unit with merged
-    # predecessors, the old map) is scored from the rows until the summaries learn it.
+    # The summaries are kept by stored unit: a unit with merged predecessors (whose rows are
+    # reported under today's code) is scored from the rows until the summaries learn lineage.
     history = unit_history.report_map(tree, unit, view)
-    if score_flagged != "include" or set(history.unit_ids) != ids or history.relabel_codes:
+    renamed = any(code != today for code, today in history.relabel_codes.items())
+    if set(history.unit_ids) != ids or renamed:
         return build_scorecard(
             session,
             tree,
@@ -304,8 +304,12 @@ def build_scorecard_from_summaries(
         )
     try:
         window = _window(period, zone)
-        read = score_store.read(session, q, zone=zone, unit_ids=ids, months=window.months)
-        days = score_store.read(session, q, zone=zone, unit_ids=ids, days=window.drop_days)
+        read = score_store.read(
+            session, q, zone=zone, unit_ids=ids, months=window.months, score_flagged=score_flagged
+        )
+        days = score_store.read(
+            session, q, zone=zone, unit_ids=ids, days=window.drop_days, score_flagged=score_flagged
+        )
     except score_store.SummariesUnavailable:
         return build_scorecard(
             session,
@@ -591,24 +595,26 @@ def build_desk_card_from_summaries(
     score_flagged: str = "exclude",
 ) -> DeskCard:
     """A desk's scores in ``period``, its monthly trend and drops, from the stored summaries
-    (the raw responses when none fit, or under a rule the summaries do not hold yet)."""
+    (the raw responses when none fit)."""
     q = questionnaire or questionnaires.get(desk.questionnaire)
-    if score_flagged != "include":
-        return build_desk_card(
-            session,
-            desk,
-            period,
-            questionnaire=q,
-            min_n=min_n,
-            zone=zone,
-            drop_points=drop_points,
-            drop_min_n=drop_min_n,
-            score_flagged=score_flagged,
-        )
     try:
         window = _window(period, zone)
-        read = score_store.read(session, q, zone=zone, desk_ids={desk.id}, months=window.months)
-        days = score_store.read(session, q, zone=zone, desk_ids={desk.id}, days=window.drop_days)
+        read = score_store.read(
+            session,
+            q,
+            zone=zone,
+            desk_ids={desk.id},
+            months=window.months,
+            score_flagged=score_flagged,
+        )
+        days = score_store.read(
+            session,
+            q,
+            zone=zone,
+            desk_ids={desk.id},
+            days=window.drop_days,
+            score_flagged=score_flagged,
+        )
     except score_store.SummariesUnavailable:
         return build_desk_card(
             session,

@@ -165,12 +165,17 @@ def rolled_in(tree: UnitTree, unit_id: int, first: date, last: date) -> RolledIn
 def rankable_codes(tree: UnitTree, view: str, first: date, last: date) -> set[str]:
     """Codes of the units that may be ranked in ``first``–``last``: communes, wards and special
     zones (and districts, in a district-era map) that existed then (today's view: themselves
-    or a predecessor existed then). Service points are never ranked."""
-    kinds = (*RANKED_KINDS, "district")
+    or a predecessor existed then), and provinces under a national instance (federation).
+    Service points are never ranked."""
+    kinds = (*RANKED_KINDS, "district", "province")
     out = set()
     for unit in tree.units.values():
         if unit.kind not in kinds:
             continue
+        if unit.kind == "province":
+            parent = tree.units.get(unit.parent_id) if unit.parent_id is not None else None
+            if parent is None or parent.kind != "national":
+                continue
         if view == "as_it_was":
             if exists_during(unit, first, last):
                 out.add(unit.code)
