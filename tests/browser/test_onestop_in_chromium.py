@@ -109,6 +109,7 @@ def test_scopes_dashboard_and_invitation_in_chromium(
         # A token for the one-stop system, with one write scope ticked.
         page.goto(f"{server.url}/officer/api-tokens")
         page.fill("input[name=name]", "Hệ thống một cửa tỉnh")
+        page.select_option("select[name=unit]", "*")  # every unit, chosen on purpose
         page.check("input[name=scopes][value='dossiers:write']")
         page.click("form[action$='/officer/api-tokens'] button[type=submit]")
         assert page.locator(".secret code").inner_text().startswith("sipas_")

@@ -18,14 +18,19 @@ from survey_app.models import (
     Desk,
     InvitationUse,
     Officer,
+    PaperForm,
     Response,
     ResponseReview,
+    SampleUnit,
     Unit,
 )
-from survey_app.services import accounts
+from survey_app.services import accounts, paper_keying
+from survey_app.services.survey_demo import load_survey_demo
 
 from ..conftest import enrolment_code, kiosk_response
 from ..officer.conftest import load_demo, sign_in, tokens
+from ..survey.test_paper_keying import household_form
+from ..test_onestop_api import events_for
 
 __all__ = ["tokens"]
 
@@ -77,7 +82,28 @@ def filled(demo: Flask) -> Flask:
         db.add(InvitationUse(desk_id=desk.id, dossier_digest="ab" * 32, used_on=date.today()))
         unit = db.scalar(select(Unit).where(Unit.code == "QN-DAMHA"))
         accounts.issue_token(db, name="Hệ thống chỉ số", unit=unit, created_by=admin)
+        _row, onestop_secret = accounts.issue_token(
+            db, name="Hệ thống một cửa", unit=None, created_by=admin, scopes=("dossiers:write",)
+        )
+        # The province's household survey: a plan, its strata, drawn units and keyed forms.
+        plan = load_survey_demo(db, seed=3)
+        assert plan is not None
+        stored_forms = select(PaperForm.form_number).where(PaperForm.plan_id == plan.id)
+        waiting = db.scalar(
+            select(SampleUnit.form_number).where(
+                SampleUnit.plan_id == plan.id, SampleUnit.form_number.not_in(stored_forms)
+            )
+        )
+        assert waiting is not None  # a form not returned yet: keyed once, by the admin
+        paper_keying.key_form(db, plan, waiting, admin, household_form())
         db.commit()
+    # The one-stop system's dossiers, events, a petition and an idempotent answer.
+    stored = client.post(
+        "/api/v1/dossiers",
+        json={"events": events_for("DAMHA2", datetime.now(UTC) - timedelta(days=10))},
+        headers={"Authorization": f"Bearer {onestop_secret}", "Idempotency-Key": "backup-1"},
+    )
+    assert stored.status_code == 200, stored.get_json()
     return demo
 
 
