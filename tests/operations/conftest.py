@@ -16,6 +16,7 @@ from survey_app.models import (
     Base,
     CommentFollowUp,
     Desk,
+    FederationImport,
     InvitationUse,
     Officer,
     PaperForm,
@@ -24,7 +25,7 @@ from survey_app.models import (
     SampleUnit,
     Unit,
 )
-from survey_app.services import accounts, paper_keying
+from survey_app.services import accounts, export_jobs, paper_keying
 from survey_app.services.survey_demo import load_survey_demo
 
 from ..conftest import enrolment_code, kiosk_response
@@ -96,6 +97,18 @@ def filled(demo: Flask) -> Flask:
         )
         assert waiting is not None  # a form not returned yet: keyed once, by the admin
         paper_keying.key_form(db, plan, waiting, admin, household_form())
+        # A queued export of all responses, and the record of a federation import.
+        export_jobs.create(db, unit=unit, officer_id=admin.id, period=None)
+        db.add(
+            FederationImport(
+                province_unit_id=unit.id,
+                file_name="QN.json.gz",
+                sha256="cd" * 32,
+                exported_at=datetime.now(UTC),
+                cells=1,
+                questionnaires="sipas-service",
+            )
+        )
         db.commit()
     # The one-stop system's dossiers, events, a petition and an idempotent answer.
     stored = client.post(
