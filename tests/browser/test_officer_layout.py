@@ -14,9 +14,10 @@ from .conftest import LiveServer
 pytestmark = pytest.mark.browser
 
 PAGES = [
-    "/officer/units/QN-DH",
-    "/officer/units/QN-DH-QTAN",
-    "/officer/desks/DH01",
+    "/officer/units/QN",
+    "/officer/units/QN-DAMHA",
+    "/officer/units/QN-DH",  # the former district, as it was
+    "/officer/desks/DAMHA1",
     "/officer/comments",
     "/officer/review",
     "/officer/field",
@@ -83,7 +84,7 @@ def test_the_navigation_is_one_line_at_1366_px(
 ) -> None:
     page = laptop_page
     _sign_in(page, demo_server.url)
-    for path in ("/officer/units/QN-DH", "/officer/audit"):
+    for path in ("/officer/units/QN", "/officer/audit"):
         page.goto(demo_server.url + path)  # type: ignore[attr-defined]
         tops = page.evaluate(  # type: ignore[attr-defined]
             "[...document.querySelectorAll('.ow-nav > a, .ow-nav > form')]"
@@ -99,7 +100,7 @@ def test_the_dashboard_prints_on_paper(demo_server: LiveServer, browser: object)
     # An A4 page at 96 dpi is 794 px wide.
     for page in _page(browser, 794, 1123):
         _sign_in(page, demo_server.url)
-        page.goto(demo_server.url + "/officer/units/QN-DH")  # type: ignore[attr-defined]
+        page.goto(demo_server.url + "/officer/units/QN")  # type: ignore[attr-defined]
         page.emulate_media(media="print")  # type: ignore[attr-defined]
         shown = page.evaluate(  # type: ignore[attr-defined]
             "['.ow-nav', '.period-form', '.downloads', 'header.top']"
@@ -122,7 +123,7 @@ def test_the_importance_chart_labels_never_overlap(
 ) -> None:
     page = laptop_page
     _sign_in(page, demo_server.url)
-    page.goto(demo_server.url + "/officer/units/QN-DH")  # type: ignore[attr-defined]
+    page.goto(demo_server.url + "/officer/units/QN")  # type: ignore[attr-defined]
     boxes = page.evaluate(  # type: ignore[attr-defined]
         "[...document.querySelectorAll('text.point-label')].map(t => {"
         " const b = t.getBoundingClientRect();"
@@ -147,7 +148,7 @@ def test_the_period_picker_and_the_split_by_form(
 ) -> None:
     page = laptop_page
     _sign_in(page, demo_server.url)
-    page.goto(demo_server.url + "/officer/units/QN-DH")  # type: ignore[attr-defined]
+    page.goto(demo_server.url + "/officer/units/QN")  # type: ignore[attr-defined]
     quick = page.locator("select.period-pick")  # type: ignore[attr-defined]
     choices = quick.evaluate("s => [...s.options].map(o => o.value).filter(Boolean)")
     month = next(c for c in choices if len(c) == 7 and "/" in c)
