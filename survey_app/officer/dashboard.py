@@ -254,16 +254,7 @@ def desk_page(code: str) -> ResponseReturnValue:
         row["label"] = names.get(row["code"], row["label_vi"])
     trend = trend_rows(card.trend, month_labels(card))
     chart = charts.trend_line(
-        [
-            charts.Point(
-                short_month(r["period"]),
-                r.get("index"),
-                r.get("ci_low"),
-                r.get("ci_high"),
-                bool(r.get("min_n_flag")),
-            )
-            for r in trend
-        ],
+        dashboard.trend_points(trend),
         _("Chỉ số SIPAS theo tháng"),
     )
     headline = [r for r in table if r["code"] in headline_codes(card.questionnaire)]

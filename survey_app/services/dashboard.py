@@ -317,6 +317,20 @@ def children_rows(card: Scorecard, tree: UnitTree) -> list[dict[str, Any]]:
     )
 
 
+def trend_points(trend: Sequence[Mapping[str, Any]]) -> list[charts.Point]:
+    """The monthly SIPAS rows as points of a trend chart (dashboard, desk page, PDF)."""
+    return [
+        charts.Point(
+            short_month(r["period"]),
+            r.get("index"),
+            r.get("ci_low"),
+            r.get("ci_high"),
+            bool(r.get("min_n_flag")),
+        )
+        for r in trend
+    ]
+
+
 def trend_rows(card_trend: pd.DataFrame, months: list[str]) -> list[dict[str, Any]]:
     sipas = card_trend[card_trend["code"] == "SIPAS"].set_index("period")
     out = []
@@ -425,16 +439,7 @@ def charts_for(
             font=font,
         ),
         "trend": charts.trend_line(
-            [
-                charts.Point(
-                    short_month(r["period"]),
-                    r.get("index"),
-                    r.get("ci_low"),
-                    r.get("ci_high"),
-                    bool(r.get("min_n_flag")),
-                )
-                for r in trend
-            ],
+            trend_points(trend),
             texts.trend,
             target=sipas_target(card),
             font=font,
